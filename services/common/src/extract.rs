@@ -1,0 +1,125 @@
+//! Request extractors whose rejections are problem+json, with the offending field named.
+//!
+//! axum's own `Json` and `Query` answer bad input with plain text; clients of this API expect
+//! every error in one shape, so services use these instead.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{header, request::Parts};
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+
+use crate::ApiError;
+
+/// A JSON body. Malformed JSON is 400 `malformed_json`; well-formed JSON of the wrong shape
+/// (missing field, wrong type) is 422 `validation_failed` naming the field.
+pub struct Json<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<mime::Mime>().ok())
+            .is_some_and(|m| {
+                m.type_() == mime::APPLICATION && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
+            });
+        if !is_json {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "expected a body with Content-Type: application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            let status = rejection.status();
+            if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    status,
+                    "payload_too_large",
+                    "the request body is larger than this server accepts",
+                )
+            } else {
+                ApiError::bad_request("unreadable_body", rejection.body_text())
+            }
+        })?;
+        parse_json(&bytes).map(Json)
+    }
+}
+
+/// Parses a JSON document, mapping failures as [`Json`] describes.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let field = error.path().to_string();
+        let inner = error.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => ApiError::invalid_field(&field, strip_position(&inner)),
+            _ => ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {inner}")),
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|e| ApiError::bad_request("malformed_json", format!("unexpected data after the JSON value: {e}")))?;
+    Ok(value)
+}
+
+/// serde_json appends "at line 1 column 17" to data errors; the field name says more.
+fn strip_position(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message,
+    }
+}
+
+/// A query string; a bad one is 400 `invalid_query`.
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(Query)
+            .map_err(|error| {
+                let field = error.path().to_string();
+                ApiError::bad_request(
+                    "invalid_query",
+                    format!("query parameter `{field}`: {}", error.into_inner()),
+                )
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Signup {
+        email: String,
+        age: u8,
+    }
+
+    #[test]
+    fn malformed_json_is_400_and_wrong_shapes_name_the_field() {
+        let error = parse_json::<Signup>(b"{\"email\": ").unwrap_err();
+        assert_eq!((error.status, error.code.as_str()), (400, "malformed_json"));
+
+        let error = parse_json::<Signup>(br#"{"email": "a@b.kr", "age": "old"}"#).unwrap_err();
+        assert_eq!((error.status, error.code.as_str()), (422, "validation_failed"));
+        assert!(error.errors.unwrap().contains_key("age"));
+
+        let error = parse_json::<Signup>(br#"{"age": 3}"#).unwrap_err();
+        assert_eq!(error.status, 422);
+
+        let error = parse_json::<Signup>(br#"{"email": "a@b.kr", "age": 3} []"#).unwrap_err();
+        assert_eq!(error.status, 400);
+    }
+}

@@ -1,0 +1,61 @@
+//! JWT verification: the one place access tokens are checked.
+//!
+//! A request without a token passes through anonymous (routes that need a principal refuse it
+//! themselves); a request with a bad or expired token is refused here with 401.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::header;
+use onetime_common::ApiError;
+use onetime_common::auth::{JwtKeys, TokenError};
+
+pub async fn verify_bearer(State(keys): State<Arc<JwtKeys>>, mut request: Request, next: Next) -> Response {
+    let token = match token_of(&request) {
+        Ok(Some(token)) => token,
+        Ok(None) => return next.run(request).await,
+        Err(refusal) => return refusal.into_response(),
+    };
+    match keys.verify(&token) {
+        Ok(principal) => {
+            request.extensions_mut().insert(principal);
+            next.run(request).await
+        }
+        Err(TokenError::Expired) => {
+            ApiError::unauthorized("token_expired", "the access token has expired; refresh it").into_response()
+        }
+        Err(TokenError::Invalid) => {
+            ApiError::unauthorized("invalid_token", "the access token is not valid").into_response()
+        }
+    }
+}
+
+/// The bearer token of `Authorization`, or for WebSocket upgrades (browsers cannot set headers
+/// there) the `token` query parameter.
+fn token_of(request: &Request) -> Result<Option<String>, ApiError> {
+    if let Some(value) = request.headers().get(header::AUTHORIZATION) {
+        let value = value.to_str().unwrap_or_default();
+        return match value.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+                Ok(Some(token.trim().to_owned()))
+            }
+            _ => Err(ApiError::unauthorized(
+                "invalid_token",
+                "expected `Authorization: Bearer <access token>`",
+            )),
+        };
+    }
+    let is_upgrade = request
+        .headers()
+        .get(header::UPGRADE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
+    if !is_upgrade {
+        return Ok(None);
+    }
+    let token = form_urlencoded::parse(request.uri().query().unwrap_or_default().as_bytes())
+        .find(|(key, _)| key == "token")
+        .map(|(_, value)| value.into_owned());
+    Ok(token)
+}

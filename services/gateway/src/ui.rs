@@ -1,0 +1,29 @@
+//! The web UI: files under `static/`, embedded in the binary.
+
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use http::{Method, header};
+use onetime_common::ApiError;
+use rust_embed::RustEmbed;
+
+#[derive(RustEmbed)]
+#[folder = "../../static/"]
+struct Assets;
+
+/// Serves a UI file for GET/HEAD, `/` being `index.html`; anything else is a 404 problem.
+pub async fn serve(request: Request) -> Response {
+    let path = request.uri().path().trim_start_matches('/');
+    let path = if path.is_empty() { "index.html" } else { path };
+    let asset = matches!(*request.method(), Method::GET | Method::HEAD)
+        .then(|| Assets::get(path))
+        .flatten();
+    match asset {
+        Some(file) => {
+            let mime = file.metadata.mimetype().to_owned();
+            ([(header::CONTENT_TYPE, mime)], file.data).into_response()
+        }
+        None => {
+            ApiError::not_found(format!("no route for {} {}", request.method(), request.uri().path())).into_response()
+        }
+    }
+}

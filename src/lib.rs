@@ -1,0 +1,11 @@
+//! The onetime binary's library: configuration, the wiring of stores, bus and services into one
+//! application, serving, shutdown, and the operator commands.
+
+pub mod backup;
+pub mod config;
+pub mod health_check;
+mod platform_health;
+mod secrets;
+mod services;
+pub mod startup;
+pub mod telemetry;

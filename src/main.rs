@@ -1,0 +1,103 @@
+//! `onetime`: the OneDay day-job platform in one binary.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use onetime::config::Config;
+use onetime::startup::{Application, shutdown_signal};
+use onetime::{backup, health_check, telemetry};
+
+#[derive(Parser)]
+#[command(
+    name = "onetime",
+    version,
+    about = "The OneDay (원데이) day-job platform: seven services in one binary"
+)]
+struct Cli {
+    /// Configuration file, layered over the embedded default.
+    #[arg(long, global = true, env = "ONETIME_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the platform (the default).
+    Serve,
+    /// Validate the configuration and print it, secrets redacted.
+    CheckConfig,
+    /// Write a consistent copy of every store into DIR, while the platform runs or not.
+    Backup { dir: PathBuf },
+    /// Exit 0 when the instance at URL (default: the configured one) reports ok, 1 otherwise.
+    Health { url: Option<String> },
+    /// Print the version.
+    Version,
+}
+
+/// Exit code for a configuration the operator must fix.
+const BAD_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Version = command {
+        println!("onetime {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("onetime: {error}");
+            return ExitCode::from(BAD_CONFIG);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("onetime: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match command {
+            Command::Serve => serve(config).await,
+            Command::CheckConfig => {
+                print!("{}", config.redacted_toml());
+                Ok(())
+            }
+            Command::Backup { dir } => run_backup(&config, &dir).await,
+            Command::Health { url } => {
+                let url = url.unwrap_or_else(|| health_check::default_url(&config));
+                health_check::check(&url).await.map_err(anyhow::Error::msg)
+            }
+            Command::Version => unreachable!("handled above"),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("onetime: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    telemetry::init(&config.log);
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let app = Application::build(config).await?;
+    app.run_until_stopped(shutdown_signal()).await
+}
+
+async fn run_backup(config: &Config, dir: &std::path::Path) -> anyhow::Result<()> {
+    let files = match backup::request_backup(&config.data_dir, dir).await {
+        Some(result) => result?,
+        None => backup::offline(config, dir).await?,
+    };
+    for file in files {
+        println!("{}", file.display());
+    }
+    Ok(())
+}

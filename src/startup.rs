@@ -1,0 +1,167 @@
+//! Builds the application from a configuration and runs it until told to stop.
+//!
+//! Start-up order: lock the data directory → open every store → wire the bus and services →
+//! bind the listeners (so an address in use fails start-up, not later) → serve.
+//! Shutdown order: stop accepting → let in-flight requests finish within the grace period →
+//! flush the bus → stop it → close the stores.
+
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use axum::Router;
+use axum_server::tls_rustls::RustlsConfig;
+use onetime_common::auth::JwtKeys;
+use onetime_common::bus::{Bus, RunningBus};
+use onetime_gateway::Gateway;
+use onetime_storage::{DataDir, Store};
+
+use crate::backup::ControlSocket;
+use crate::config::Config;
+use crate::platform_health::PlatformHealth;
+use crate::{secrets, services};
+
+/// A built, bound, not yet serving onetime.
+pub struct Application {
+    config: Config,
+    listeners: Vec<(TcpListener, Router)>,
+    tls: Option<RustlsConfig>,
+    bus: Arc<RunningBus>,
+    stores: Vec<Store>,
+    control: ControlSocket,
+    data_dir: DataDir,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let started = Instant::now();
+        let data_dir = DataDir::lock(&config.data_dir)?;
+        let secret = secrets::jwt_secret(&config.auth.jwt_secret, data_dir.path())?;
+        let jwt = JwtKeys::new(
+            &secret,
+            &config.auth.issuer,
+            &config.auth.audience,
+            Duration::from_secs(config.auth.access_token_ttl_seconds),
+        );
+
+        let mut bus = Bus::new(config.bus.bus_config());
+        let wired = services::wire(data_dir.path(), &mut bus)?;
+        let bus = Arc::new(bus.start());
+        let health = Arc::new(PlatformHealth {
+            started,
+            services: wired.routes.iter().map(|s| s.name).collect(),
+            stores: wired.stores.clone(),
+            bus: bus.clone(),
+        });
+
+        let mut listeners = Vec::new();
+        for service in &wired.routes {
+            if let Some(addr) = config.server.service_listeners.addr_of(service.name) {
+                let own = Gateway {
+                    config: config.gateway.clone(),
+                    jwt: jwt.clone(),
+                    services: vec![service.clone()],
+                    health: health.clone(),
+                };
+                listeners.push((bind(addr)?, own.into_router()));
+            }
+        }
+        let main = Gateway {
+            config: config.gateway.clone(),
+            jwt,
+            services: wired.routes,
+            health,
+        };
+        listeners.insert(0, (bind(config.server.addr)?, main.into_router()));
+
+        let tls = match config.server.tls.files() {
+            Some((cert, key)) => Some(RustlsConfig::from_pem_file(cert, key).await.with_context(|| {
+                format!(
+                    "cannot load the TLS certificate {} and key {}",
+                    cert.display(),
+                    key.display()
+                )
+            })?),
+            None => None,
+        };
+        let control = ControlSocket::start(data_dir.path(), wired.stores.clone())?;
+        tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "built");
+        Ok(Self {
+            config,
+            listeners,
+            tls,
+            bus,
+            stores: wired.stores,
+            control,
+            data_dir,
+        })
+    }
+
+    /// The main listener's address (useful with port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.listeners[0]
+            .0
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` resolves, then shuts down in order.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let control = axum_server::Handle::new();
+        let mut servers = tokio::task::JoinSet::new();
+        for (listener, router) in self.listeners {
+            let addr = listener.local_addr()?;
+            let app = router.into_make_service_with_connect_info::<SocketAddr>();
+            let handle = control.clone();
+            match &self.tls {
+                Some(tls) => {
+                    let server = axum_server::from_tcp_rustls(listener, tls.clone())?.handle(handle);
+                    servers.spawn(server.serve(app));
+                }
+                None => {
+                    let server = axum_server::from_tcp(listener)?.handle(handle);
+                    servers.spawn(server.serve(app));
+                }
+            }
+            let scheme = if self.tls.is_some() { "https" } else { "http" };
+            tracing::info!(%addr, "listening on {scheme}://{addr}");
+        }
+
+        tokio::select! {
+            () = shutdown => tracing::info!("shutting down"),
+            Some(result) = servers.join_next() => {
+                result.context("a listener task failed")?.context("a listener stopped")?;
+            }
+        }
+        let grace = Duration::from_secs(self.config.server.shutdown_grace_seconds);
+        control.graceful_shutdown(Some(grace));
+        while servers.join_next().await.is_some() {}
+
+        if !self.bus.flush(grace).await {
+            tracing::warn!("some events were not delivered before the deadline; they will be after the next start");
+        }
+        self.bus.stop().await;
+        self.control.stop();
+        drop(self.stores);
+        drop(self.data_dir);
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing a SIGTERM handler cannot fail on unix");
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate.recv() => {}
+    }
+}

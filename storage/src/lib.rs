@@ -1,0 +1,28 @@
+//! Storage for onetime: one redb file per service.
+//!
+//! Every table is a raw `&[u8] → &[u8]` table underneath; [`Table`] and [`Index`] put typed,
+//! versioned encodings on top. Keeping the physical shape uniform is what lets
+//! [`Store::backup_to`] copy any store without knowing its tables.
+//!
+//! A [`Store`] checks its schema version when it opens (migrating forward, or refusing a file
+//! written by a newer binary), runs blocking redb work off the async reactor, and announces every
+//! commit so that the event relay can tail the [`outbox`].
+
+mod codec;
+mod data_dir;
+mod error;
+mod index;
+pub mod outbox;
+mod store;
+mod table;
+
+pub use codec::{Key, Record};
+pub use data_dir::DataDir;
+pub use error::StorageError;
+pub use index::Index;
+pub use store::{Migration, ReadTx, Store, StoreSpec, WriteTx};
+pub use table::{Direction, Table};
+
+/// The consumer cursors of the event bus: for each source service, the last sequence number this
+/// store's service has applied. Written in the same transaction as the effect it records.
+pub const CURSORS: Table<String, u64> = Table::new("bus.cursors");

@@ -1,0 +1,77 @@
+//! The transactional outbox: events a service appends in the same write transaction as the state
+//! change they describe. Rows are numbered by a per-store sequence that never goes back, also
+//! after pruning. The bus (in the shared crate) decides what a row holds.
+
+use crate::store::WriteTx;
+use crate::table::{Direction, Readable};
+use crate::{Record, StorageError, Table};
+
+const ROWS: &str = "bus.outbox";
+const LAST_SEQ: Table<String, u64> = Table::new("bus.outbox.last_seq");
+const LAST_SEQ_KEY: &str = "last";
+
+fn rows<V>() -> Table<u64, V> {
+    Table::new(ROWS)
+}
+
+/// Appends the row `make(seq)` under the next sequence number and returns that number.
+pub fn append<V: Record>(tx: &WriteTx, make: impl FnOnce(u64) -> V) -> Result<u64, StorageError> {
+    let seq = last_seq(tx)? + 1;
+    rows().insert(tx, &seq, &make(seq))?;
+    LAST_SEQ.insert(tx, &LAST_SEQ_KEY.to_owned(), &seq)?;
+    Ok(seq)
+}
+
+/// The highest sequence number ever appended (0 when none).
+pub fn last_seq(tx: &impl Readable) -> Result<u64, StorageError> {
+    Ok(LAST_SEQ.get(tx, &LAST_SEQ_KEY.to_owned())?.unwrap_or(0))
+}
+
+/// Up to `limit` rows with a sequence number above `after`, in order.
+pub fn read_after<V: Record>(tx: &impl Readable, after: u64, limit: usize) -> Result<Vec<V>, StorageError> {
+    let rows = rows::<V>().range(tx, after + 1.., Direction::Forward, limit)?;
+    Ok(rows.into_iter().map(|(_, row)| row).collect())
+}
+
+/// How many rows the outbox holds now.
+pub fn len(tx: &impl Readable) -> Result<u64, StorageError> {
+    rows::<serde_json::Value>().len(tx)
+}
+
+/// Deletes the rows up to and including `up_to`; returns how many went.
+pub fn prune(tx: &WriteTx, up_to: u64) -> Result<u64, StorageError> {
+    rows::<serde_json::Value>().remove_range(tx, ..=up_to)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Store, StoreSpec};
+
+    #[test]
+    fn sequence_survives_pruning() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            dir.path(),
+            &StoreSpec {
+                name: "t",
+                schema_version: 1,
+                migrations: &[],
+            },
+        )
+        .unwrap();
+        for _ in 0..3 {
+            store
+                .write_blocking(|tx| append(tx, |seq| format!("event {seq}")))
+                .unwrap();
+        }
+        store.write_blocking(|tx| prune(tx, 3)).unwrap();
+        let seq = store
+            .write_blocking(|tx| append(tx, |seq| format!("event {seq}")))
+            .unwrap();
+        assert_eq!(seq, 4);
+        let rows: Vec<String> = store.read_blocking(|tx| read_after(tx, 0, 10)).unwrap();
+        assert_eq!(rows, ["event 4"]);
+        assert_eq!(store.read_blocking(|tx| last_seq(tx)).unwrap(), 4);
+    }
+}

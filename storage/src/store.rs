@@ -1,0 +1,310 @@
+//! A service's redb file: opening with a schema check, transactions, commit notices, backup.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use redb::{ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use crate::{StorageError, Table};
+
+/// What a service declares about its store: its name (the file is `<name>.redb`), the schema
+/// version this binary writes, and how to get there from older versions.
+pub struct StoreSpec {
+    pub name: &'static str,
+    pub schema_version: u64,
+    /// Ordered by `to_version`; each step runs in the opening transaction.
+    pub migrations: &'static [Migration],
+}
+
+/// One forward schema step, from `to_version - 1` to `to_version`.
+pub struct Migration {
+    pub to_version: u64,
+    pub description: &'static str,
+    pub apply: fn(&WriteTx) -> Result<(), StorageError>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct StoreMeta {
+    service: String,
+    schema_version: u64,
+}
+
+const META: Table<String, StoreMeta> = Table::new("store.meta");
+const META_KEY: &str = "meta";
+
+/// A read-only snapshot of a store.
+pub struct ReadTx(pub(crate) redb::ReadTransaction);
+
+/// A write transaction: everything done through it is committed together, or not at all.
+pub struct WriteTx(pub(crate) redb::WriteTransaction);
+
+/// A cheap, cloneable handle to one service's store.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    name: &'static str,
+    path: PathBuf,
+    db: redb::Database,
+    /// Counts commits; the relay of this store's outbox waits on it.
+    commits: watch::Sender<u64>,
+}
+
+impl Store {
+    /// Opens (or creates) `<dir>/<name>.redb`, migrating it to `spec.schema_version`.
+    pub fn open(dir: &Path, spec: &StoreSpec) -> Result<Self, StorageError> {
+        let path = dir.join(format!("{}.redb", spec.name));
+        let db = redb::Database::create(&path).map_err(|error| match error {
+            redb::DatabaseError::DatabaseAlreadyOpen => StorageError::AlreadyOpen { path: path.clone() },
+            other => other.into(),
+        })?;
+        let store = Store {
+            inner: Arc::new(Inner {
+                name: spec.name,
+                path,
+                db,
+                commits: watch::channel(0).0,
+            }),
+        };
+        store.write_blocking(|tx| store.check_schema(tx, spec))?;
+        Ok(store)
+    }
+
+    fn check_schema(&self, tx: &WriteTx, spec: &StoreSpec) -> Result<(), StorageError> {
+        let path = self.inner.path.clone();
+        let Some(meta) = META.get(tx, &META_KEY.to_owned())? else {
+            let meta = StoreMeta {
+                service: spec.name.to_owned(),
+                schema_version: spec.schema_version,
+            };
+            return META.insert(tx, &META_KEY.to_owned(), &meta).map(drop);
+        };
+        if meta.service != spec.name {
+            return Err(StorageError::WrongService {
+                path,
+                found: meta.service,
+                expected: spec.name.to_owned(),
+            });
+        }
+        if meta.schema_version > spec.schema_version {
+            return Err(StorageError::NewerSchema {
+                path,
+                found: meta.schema_version,
+                supported: spec.schema_version,
+            });
+        }
+        let mut version = meta.schema_version;
+        while version < spec.schema_version {
+            let step = spec
+                .migrations
+                .iter()
+                .find(|m| m.to_version == version + 1)
+                .ok_or_else(|| StorageError::NoMigration {
+                    path: path.clone(),
+                    from: version,
+                })?;
+            tracing::info!(
+                store = spec.name,
+                to = step.to_version,
+                "migrating: {}",
+                step.description
+            );
+            (step.apply)(tx)?;
+            version = step.to_version;
+        }
+        let meta = StoreMeta {
+            schema_version: version,
+            ..meta
+        };
+        META.insert(tx, &META_KEY.to_owned(), &meta).map(drop)
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.inner.name
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Size of the store file on disk, in bytes.
+    pub fn size_bytes(&self) -> u64 {
+        std::fs::metadata(&self.inner.path).map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// A receiver that changes after every commit of this store.
+    pub fn commits(&self) -> watch::Receiver<u64> {
+        self.inner.commits.subscribe()
+    }
+
+    /// Runs `f` on a snapshot, on the calling thread. Use from blocking contexts only.
+    pub fn read_blocking<R, E>(&self, f: impl FnOnce(&ReadTx) -> Result<R, E>) -> Result<R, E>
+    where
+        E: From<StorageError>,
+    {
+        let tx = self.inner.db.begin_read().map_err(StorageError::from)?;
+        f(&ReadTx(tx))
+    }
+
+    /// Runs `f` in a write transaction on the calling thread and commits when it returns `Ok`.
+    /// When it returns `Err`, the transaction is aborted and nothing it did is kept.
+    pub fn write_blocking<R, E>(&self, f: impl FnOnce(&WriteTx) -> Result<R, E>) -> Result<R, E>
+    where
+        E: From<StorageError>,
+    {
+        let tx = WriteTx(self.inner.db.begin_write().map_err(StorageError::from)?);
+        let result = f(&tx)?;
+        tx.0.commit().map_err(StorageError::from)?;
+        self.inner.commits.send_modify(|n| *n += 1);
+        Ok(result)
+    }
+
+    /// [`Store::read_blocking`] on the blocking pool, so the reactor never waits on disk.
+    pub async fn read<R, E>(&self, f: impl FnOnce(&ReadTx) -> Result<R, E> + Send + 'static) -> Result<R, E>
+    where
+        R: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+    {
+        let store = self.clone();
+        spawn_blocking(move || store.read_blocking(f)).await
+    }
+
+    /// [`Store::write_blocking`] on the blocking pool.
+    pub async fn write<R, E>(&self, f: impl FnOnce(&WriteTx) -> Result<R, E> + Send + 'static) -> Result<R, E>
+    where
+        R: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+    {
+        let store = self.clone();
+        spawn_blocking(move || store.write_blocking(f)).await
+    }
+
+    /// Writes a consistent copy of this store to `<dir>/<name>.redb` while it keeps serving.
+    ///
+    /// The copy is taken from one read snapshot, so it never sees half of a transaction, and it
+    /// does not block writers. It works for every store because every table has the same
+    /// physical `&[u8] → &[u8]` shape.
+    pub fn backup_to(&self, dir: &Path) -> Result<PathBuf, StorageError> {
+        let target = dir.join(format!("{}.redb", self.inner.name));
+        if target.exists() {
+            return Err(StorageError::io(
+                format!("backup target {}", target.display()),
+                std::io::Error::new(std::io::ErrorKind::AlreadyExists, "file already exists"),
+            ));
+        }
+        let snapshot = self.inner.db.begin_read()?;
+        let copy = redb::Database::create(&target)?;
+        let out = copy.begin_write()?;
+        for handle in snapshot.list_tables()? {
+            let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(handle.name());
+            let source = snapshot.open_table(def)?;
+            let mut sink = out.open_table(def)?;
+            for row in source.iter()? {
+                let (key, value) = row?;
+                sink.insert(key.value(), value.value())?;
+            }
+        }
+        out.commit()?;
+        Ok(target)
+    }
+}
+
+async fn spawn_blocking<R, E>(f: impl FnOnce() -> Result<R, E> + Send + 'static) -> Result<R, E>
+where
+    R: Send + 'static,
+    E: From<StorageError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|join| Err(StorageError::Join(join.to_string()).into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COUNTER: Table<String, u64> = Table::new("counter");
+
+    fn spec(version: u64, migrations: &'static [Migration]) -> StoreSpec {
+        StoreSpec {
+            name: "test",
+            schema_version: version,
+            migrations,
+        }
+    }
+
+    #[test]
+    fn a_failed_transaction_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &spec(1, &[])).unwrap();
+        let result: Result<(), StorageError> = store.write_blocking(|tx| {
+            COUNTER.insert(tx, &"a".to_owned(), &1)?;
+            Err(StorageError::Join("handler failed".into()))
+        });
+        assert!(result.is_err());
+        let value = store.read_blocking(|tx| COUNTER.get(tx, &"a".to_owned())).unwrap();
+        assert_eq!(value, None);
+    }
+
+    #[test]
+    fn schema_migrates_forward_and_refuses_newer_files() {
+        static STEPS: [Migration; 1] = [Migration {
+            to_version: 2,
+            description: "seed the counter",
+            apply: |tx| COUNTER.insert(tx, &"seeded".to_owned(), &7).map(drop),
+        }];
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path(), &spec(1, &[])).unwrap());
+
+        let store = Store::open(dir.path(), &spec(2, &STEPS)).unwrap();
+        let seeded = store.read_blocking(|tx| COUNTER.get(tx, &"seeded".to_owned())).unwrap();
+        assert_eq!(seeded, Some(7));
+        drop(store);
+
+        let error = Store::open(dir.path(), &spec(1, &[])).err().unwrap();
+        assert!(
+            matches!(
+                error,
+                StorageError::NewerSchema {
+                    found: 2,
+                    supported: 1,
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        let error = Store::open(dir.path(), &spec(4, &STEPS)).err().unwrap();
+        assert!(matches!(error, StorageError::NoMigration { from: 2, .. }), "{error}");
+    }
+
+    #[test]
+    fn a_store_open_elsewhere_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = Store::open(dir.path(), &spec(1, &[])).unwrap();
+        let error = Store::open(dir.path(), &spec(1, &[])).err().unwrap();
+        assert!(matches!(error, StorageError::AlreadyOpen { .. }), "{error}");
+    }
+
+    #[test]
+    fn backup_is_a_readable_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &spec(1, &[])).unwrap();
+        store
+            .write_blocking(|tx| COUNTER.insert(tx, &"a".to_owned(), &42))
+            .unwrap();
+        let backup = tempfile::tempdir().unwrap();
+        store.backup_to(backup.path()).unwrap();
+        assert!(
+            store.backup_to(backup.path()).is_err(),
+            "an existing backup is never overwritten"
+        );
+
+        let copy = Store::open(backup.path(), &spec(1, &[])).unwrap();
+        let value = copy.read_blocking(|tx| COUNTER.get(tx, &"a".to_owned())).unwrap();
+        assert_eq!(value, Some(42));
+    }
+}
