@@ -114,7 +114,7 @@ mod tests {
 
         let error = parse_json::<Signup>(br#"{"email": "a@b.kr", "age": "old"}"#).unwrap_err();
         assert_eq!((error.status, error.code.as_str()), (422, "validation_failed"));
-        assert!(error.errors.unwrap().contains_key("age"));
+        assert!(error.errors.as_ref().unwrap().contains_key("age"));
 
         let error = parse_json::<Signup>(br#"{"age": 3}"#).unwrap_err();
         assert_eq!(error.status, 422);
