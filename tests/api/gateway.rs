@@ -1,0 +1,265 @@
+//! The gateway's own endpoints and the layers every request passes.
+
+use onetime_common::auth::Role;
+use serde_json::Value;
+
+use crate::helpers::{problem, spawn_app, spawn_app_with, start};
+
+#[tokio::test]
+async fn health_reports_ok_with_version_and_uptime() {
+    let app = spawn_app().await;
+    let response = app.get("/health").await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+    assert!(body["uptimeSeconds"].is_u64());
+    assert_eq!(body["services"]["gateway"]["status"], "ok");
+}
+
+#[tokio::test]
+async fn ready_answers_once_started() {
+    let app = spawn_app().await;
+    let response = app.get("/ready").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap()["ready"], true);
+}
+
+#[tokio::test]
+async fn every_answer_has_a_request_id_and_a_clients_id_is_echoed() {
+    let app = spawn_app().await;
+    let generated = app.get("/health").await;
+    let id = generated.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(uuid::Uuid::parse_str(&id).unwrap().get_version_num(), 7);
+
+    let echoed = app
+        .client
+        .get(app.url("/nowhere"))
+        .header("x-request-id", "client-chosen-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echoed.headers()["x-request-id"], "client-chosen-42");
+    assert_eq!(
+        problem(echoed).await["requestId"],
+        "client-chosen-42",
+        "errors carry the id too"
+    );
+}
+
+#[tokio::test]
+async fn unknown_paths_wrong_methods_and_oversized_bodies_are_problems() {
+    let app = spawn_app_with(|c| c.gateway.body_limit_bytes = 1024).await;
+
+    let missing = app.get("/no/such/path").await;
+    assert_eq!(missing.status(), 404);
+    assert_eq!(problem(missing).await["code"], "not_found");
+
+    let wrong_method = app.client.delete(app.url("/health")).send().await.unwrap();
+    assert_eq!(wrong_method.status(), 405);
+    assert_eq!(problem(wrong_method).await["code"], "method_not_allowed");
+
+    let oversized = app
+        .client
+        .post(app.url("/no/such/path"))
+        .header("content-type", "application/json")
+        .body(vec![b'x'; 4096])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(oversized.status(), 413);
+    assert_eq!(problem(oversized).await["code"], "payload_too_large");
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status() {
+    let app = spawn_app().await;
+    app.get("/ready").await;
+    app.get("/definitely/unknown").await;
+    let response = app.get("/metrics").await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = response.text().await.unwrap();
+    assert!(
+        text.contains(r#"onetime_http_requests_total{method="GET",route="/ready",status="200"}"#),
+        "{text}"
+    );
+    // Unknown paths are not labels of their own: that would let anyone create series at will.
+    assert!(text.contains(r#"route="unmatched",status="404""#), "{text}");
+    assert!(!text.contains("definitely"), "{text}");
+    assert!(text.contains(
+        r#"onetime_http_request_duration_seconds_bucket{method="GET",route="/ready",status="200",le="0.005"}"#
+    ));
+}
+
+#[tokio::test]
+async fn the_api_is_documented() {
+    let app = spawn_app().await;
+    let doc: Value = app.get("/openapi.json").await.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in ["/health", "/ready", "/metrics"] {
+        assert!(doc["paths"][path]["get"].is_object(), "{path} is documented");
+    }
+    let docs = app.get("/docs/").await;
+    assert_eq!(docs.status(), 200);
+    assert!(docs.text().await.unwrap().contains("swagger"), "Swagger UI is served");
+}
+
+#[tokio::test]
+async fn the_web_ui_is_served_at_the_root() {
+    let app = spawn_app().await;
+    let page = app.get("/").await;
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(page.text().await.unwrap().contains("원데이"));
+}
+
+#[tokio::test]
+async fn clients_over_their_ip_quota_get_429_with_retry_after() {
+    let app = spawn_app_with(|c| {
+        let default = c.gateway.rate_limit.groups.get_mut("default").unwrap();
+        default.ip_burst = 3;
+        default.ip_per_minute = 1;
+    })
+    .await;
+    for remaining in [2, 1, 0] {
+        let response = app.get("/openapi.json").await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["ratelimit-limit"], "3");
+        assert_eq!(
+            response.headers()["ratelimit-remaining"],
+            remaining.to_string().as_str()
+        );
+    }
+    let refused = app.get("/openapi.json").await;
+    assert_eq!(refused.status(), 429);
+    let retry_after: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "one token per minute: {retry_after}");
+    assert_eq!(refused.headers()["ratelimit-remaining"], "0");
+    assert_eq!(problem(refused).await["code"], "rate_limited");
+
+    // Another group has buckets of its own.
+    assert_eq!(app.get("/health").await.status(), 200);
+}
+
+#[tokio::test]
+async fn each_user_has_a_bucket_of_their_own() {
+    let app = spawn_app_with(|c| {
+        let default = c.gateway.rate_limit.groups.get_mut("default").unwrap();
+        default.user_burst = 2;
+        default.user_per_minute = 1;
+    })
+    .await;
+    let alice = app.token_for("alice", Role::Worker);
+    let bob = app.token_for("bob", Role::Employer);
+    assert_eq!(app.get_as("/openapi.json", &alice).await.status(), 200);
+    assert_eq!(app.get_as("/openapi.json", &alice).await.status(), 200);
+    assert_eq!(app.get_as("/openapi.json", &alice).await.status(), 429);
+    assert_eq!(
+        app.get_as("/openapi.json", &bob).await.status(),
+        200,
+        "same IP, other user"
+    );
+    assert_eq!(
+        app.get("/openapi.json").await.status(),
+        200,
+        "anonymous callers count per IP only"
+    );
+}
+
+#[tokio::test]
+async fn bad_and_expired_tokens_are_refused() {
+    let app = spawn_app().await;
+    let garbage = app.get_as("/health", "not-a-jwt").await;
+    assert_eq!(garbage.status(), 401);
+    assert_eq!(problem(garbage).await["code"], "invalid_token");
+
+    let basic = app
+        .client
+        .get(app.url("/health"))
+        .header("authorization", "Basic YTpi")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), 401);
+
+    let claims = serde_json::json!({
+        "sub": "alice", "role": "worker", "iat": 1_000_000_000, "exp": 1_000_000_900,
+        "jti": "x", "iss": app.config.auth.issuer, "aud": app.config.auth.audience,
+    });
+    let expired = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(app.config.auth.jwt_secret.as_bytes()),
+    )
+    .unwrap();
+    let response = app.get_as("/health", &expired).await;
+    assert_eq!(response.status(), 401);
+    assert_eq!(problem(response).await["code"], "token_expired");
+
+    let valid = app.token_for("alice", Role::Worker);
+    assert_eq!(app.get_as("/health", &valid).await.status(), 200);
+}
+
+#[tokio::test]
+async fn cors_admits_configured_origins_only() {
+    let app = spawn_app().await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/health"))
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization")
+            .send()
+    };
+    let allowed = preflight("http://localhost:3000").await.unwrap();
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "http://localhost:3000"
+    );
+    assert!(
+        allowed.headers()["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("authorization")
+    );
+
+    let refused = preflight("http://evil.example").await.unwrap();
+    assert!(refused.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn answers_are_compressed_when_the_client_accepts_it() {
+    let app = spawn_app().await;
+    let raw = reqwest::Client::builder().no_gzip().build().unwrap();
+    let response = raw
+        .get(app.url("/openapi.json"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+}
+
+#[tokio::test]
+async fn a_data_directory_serves_one_instance_at_a_time_and_is_released_on_shutdown() {
+    let app = spawn_app().await;
+    let second = onetime::startup::Application::build(app.config.clone()).await;
+    let error = format!("{:#}", second.err().expect("a second instance is refused"));
+    assert!(error.contains("in use by another running onetime"), "{error}");
+
+    let (config, data_dir) = app.stop().await;
+    let restarted = start(config, data_dir).await;
+    assert_eq!(restarted.get("/health").await.status(), 200);
+}

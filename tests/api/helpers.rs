@@ -1,0 +1,135 @@
+//! `spawn_app()` and the typed helpers tests drive the platform with.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use onetime::config::Config;
+use onetime::startup::Application;
+use onetime_common::auth::{JwtKeys, Role};
+use serde_json::Value;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The JWT secret test apps run with, so tests can mint tokens of their own.
+pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub data_dir: TempDir,
+    pub config: Config,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+/// The platform on the embedded default configuration, on port 0, in a temp data directory.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like [`spawn_app`], with the configuration adjusted first.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut config = test_config(&data_dir);
+    adjust(&mut config);
+    start(config, data_dir).await
+}
+
+/// The configuration test apps start from.
+pub fn test_config(data_dir: &TempDir) -> Config {
+    let mut config = Config::load(None).expect("the embedded configuration loads");
+    config.data_dir = data_dir.path().to_owned();
+    config.server.addr = "127.0.0.1:0".parse().unwrap();
+    config.auth.jwt_secret = TEST_JWT_SECRET.to_owned();
+    config.server.shutdown_grace_seconds = 5;
+    config
+}
+
+/// Starts `config` with `data_dir` (kept alive by the returned app).
+pub async fn start(config: Config, data_dir: TempDir) -> TestApp {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let app = Application::build(config.clone())
+        .await
+        .expect("the application builds");
+    let addr = app.addr();
+    let (shutdown, stopped) = oneshot::channel();
+    let task = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        addr,
+        base: format!("http://{addr}"),
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap(),
+        data_dir,
+        config,
+        shutdown: Some(shutdown),
+        task: Some(task),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request sent")
+    }
+
+    pub async fn get_as(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// An access token for a made-up user, signed as the platform would sign it.
+    pub fn token_for(&self, user_id: &str, role: Role) -> String {
+        let auth = &self.config.auth;
+        let keys = JwtKeys::new(
+            auth.jwt_secret.as_bytes(),
+            &auth.issuer,
+            &auth.audience,
+            Duration::from_secs(auth.access_token_ttl_seconds),
+        );
+        keys.issue(user_id, role).0
+    }
+
+    /// Stops the platform the way SIGTERM would and waits until it has shut down; gives back
+    /// the data directory for a restart.
+    pub async fn stop(mut self) -> (Config, TempDir) {
+        self.shutdown.take().map(|s| s.send(()));
+        let task = self.task.take().expect("running");
+        task.await
+            .expect("the app task ends")
+            .expect("the app shuts down cleanly");
+        (self.config.clone(), self.data_dir)
+    }
+}
+
+/// Reads a problem+json answer, checking its content type and shape.
+pub async fn problem(response: reqwest::Response) -> Value {
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(
+        content_type.as_deref(),
+        Some("application/problem+json"),
+        "a problem+json answer"
+    );
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.expect("a JSON body");
+    assert_eq!(body["status"], status, "status in the body: {body}");
+    for field in ["title", "detail", "code", "requestId"] {
+        assert!(body[field].is_string(), "problem field {field} in {body}");
+    }
+    body
+}

@@ -1,0 +1,9 @@
+//! Black-box tests: the whole platform, started in-process on port 0 with a temporary data
+//! directory, driven over real HTTP and WebSocket; and the real binary for the CLI.
+//!
+//! One test binary with a module per area, so the platform is linked once.
+
+mod cli;
+mod gateway;
+mod helpers;
+mod tls;
