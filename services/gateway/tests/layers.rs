@@ -26,7 +26,12 @@ struct AlwaysOk;
 impl HealthSource for AlwaysOk {
     fn report(&self) -> Pin<Box<dyn Future<Output = HealthReport> + Send + '_>> {
         Box::pin(async {
-            HealthReport { status: Status::Ok, version: "test".into(), uptime_seconds: 0, services: BTreeMap::new() }
+            HealthReport {
+                status: Status::Ok,
+                version: "test".into(),
+                uptime_seconds: 0,
+                services: BTreeMap::new(),
+            }
         })
     }
 
@@ -36,7 +41,12 @@ impl HealthSource for AlwaysOk {
 }
 
 fn keys() -> JwtKeys {
-    JwtKeys::new(b"layers-test-secret-layers-test-secret", "onetime", "onetime", Duration::from_secs(60))
+    JwtKeys::new(
+        b"layers-test-secret-layers-test-secret",
+        "onetime",
+        "onetime",
+        Duration::from_secs(60),
+    )
 }
 
 async fn panics() -> &'static str {
@@ -46,8 +56,14 @@ async fn panics() -> &'static str {
 /// Routes that show what the layers do.
 fn test_service() -> ServiceRoutes {
     let router = Router::new()
-        .route("/whoami", get(|principal: Principal| async move { format!("{} {:?}", principal.user_id, principal.role) }))
-        .route("/slow", get(|| async { tokio::time::sleep(Duration::from_secs(5)).await }))
+        .route(
+            "/whoami",
+            get(|principal: Principal| async move { format!("{} {:?}", principal.user_id, principal.role) }),
+        )
+        .route(
+            "/slow",
+            get(|| async { tokio::time::sleep(Duration::from_secs(5)).await }),
+        )
         .route("/panic", get(panics))
         .route("/echo", post(|Json(body): Json<Value>| async move { axum::Json(body) }))
         .route(
@@ -58,25 +74,45 @@ fn test_service() -> ServiceRoutes {
                 })
             }),
         );
-    ServiceRoutes { name: "test", router, openapi: Default::default() }
+    ServiceRoutes {
+        name: "test",
+        router,
+        openapi: Default::default(),
+    }
 }
 
 async fn serve() -> SocketAddr {
     let groups = BTreeMap::from([(
         "default".to_owned(),
-        RateGroup { paths: vec![], ip_per_minute: 10_000, ip_burst: 1_000, user_per_minute: 10_000, user_burst: 1_000 },
+        RateGroup {
+            paths: vec![],
+            ip_per_minute: 10_000,
+            ip_burst: 1_000,
+            user_per_minute: 10_000,
+            user_burst: 1_000,
+        },
     )]);
     let config = GatewayConfig {
         body_limit_bytes: 1024,
         request_timeout_seconds: 1,
         trust_forwarded_for: false,
-        cors: CorsConfig { allowed_origins: vec!["*".into()], max_age_seconds: 60 },
+        cors: CorsConfig {
+            allowed_origins: vec!["*".into()],
+            max_age_seconds: 60,
+        },
         rate_limit: RateLimitConfig { enabled: true, groups },
     };
-    let gateway = Gateway { config, jwt: keys(), services: vec![test_service()], health: Arc::new(AlwaysOk) };
+    let gateway = Gateway {
+        config,
+        jwt: keys(),
+        services: vec![test_service()],
+        health: Arc::new(AlwaysOk),
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = gateway.into_router().into_make_service_with_connect_info::<SocketAddr>();
+    let app = gateway
+        .into_router()
+        .into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
     addr
 }
@@ -91,7 +127,12 @@ async fn services_receive_the_verified_principal() {
     let addr = serve().await;
     let client = reqwest::Client::new();
     let token = keys().issue("user-7", Role::Employer).0;
-    let answer = client.get(format!("http://{addr}/whoami")).bearer_auth(&token).send().await.unwrap();
+    let answer = client
+        .get(format!("http://{addr}/whoami"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(answer.text().await.unwrap(), "user-7 Employer");
 
     let anonymous = client.get(format!("http://{addr}/whoami")).send().await.unwrap();
@@ -103,7 +144,9 @@ async fn services_receive_the_verified_principal() {
 async fn websockets_authenticate_with_a_token_query_parameter() {
     let addr = serve().await;
     let token = keys().issue("user-9", Role::Worker).0;
-    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/socket?token={token}")).await.unwrap();
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/socket?token={token}"))
+        .await
+        .unwrap();
     let first = socket.next().await.unwrap().unwrap();
     assert_eq!(first.into_text().unwrap().as_str(), "user-9");
 
@@ -114,7 +157,9 @@ async fn websockets_authenticate_with_a_token_query_parameter() {
     }
     // A token in the query string of an ordinary request is ignored, not honoured: URLs end up
     // in logs, so tokens belong there only where browsers leave no choice.
-    let plain = reqwest::get(format!("http://{addr}/whoami?token={token}")).await.unwrap();
+    let plain = reqwest::get(format!("http://{addr}/whoami?token={token}"))
+        .await
+        .unwrap();
     assert_eq!(plain.status(), 401);
 }
 
@@ -135,9 +180,17 @@ async fn a_panicking_handler_answers_500_and_the_server_lives_on() {
     assert_eq!(response.status(), 500);
     let body = problem(response).await;
     assert_eq!(body["code"], "internal");
-    assert!(!body["detail"].as_str().unwrap().contains("handler bug"), "internals stay in the log");
+    assert!(
+        !body["detail"].as_str().unwrap().contains("handler bug"),
+        "internals stay in the log"
+    );
     let token = keys().issue("u", Role::Admin).0;
-    let next = reqwest::Client::new().get(format!("http://{addr}/whoami")).bearer_auth(token).send().await.unwrap();
+    let next = reqwest::Client::new()
+        .get(format!("http://{addr}/whoami"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(next.status(), 200);
 }
 
@@ -146,7 +199,11 @@ async fn bodies_are_checked_for_type_syntax_and_size() {
     let addr = serve().await;
     let client = reqwest::Client::new();
     let post = |body: &'static str, content_type: &'static str| {
-        client.post(format!("http://{addr}/echo")).header("content-type", content_type).body(body).send()
+        client
+            .post(format!("http://{addr}/echo"))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
     };
     let ok = post(r#"{"a": 1}"#, "application/json").await.unwrap();
     assert_eq!(ok.json::<Value>().await.unwrap(), json!({"a": 1}));
