@@ -21,7 +21,7 @@ pub struct PlatformHealth {
 impl HealthSource for PlatformHealth {
     fn report(&self) -> Pin<Box<dyn Future<Output = HealthReport> + Send + '_>> {
         Box::pin(async move {
-            let lanes = self.bus.status().await;
+            let lanes = self.bus.status();
             let mut services = BTreeMap::new();
             services.insert(
                 "gateway".to_owned(),

@@ -27,9 +27,9 @@ pub fn last_seq(tx: &impl Readable) -> Result<u64, StorageError> {
     Ok(LAST_SEQ.get(tx, &LAST_SEQ_KEY.to_owned())?.unwrap_or(0))
 }
 
-/// Up to `limit` rows with a sequence number above `after`, in order.
-pub fn read_after<V: Record>(tx: &impl Readable, after: u64, limit: usize) -> Result<Vec<V>, StorageError> {
-    let rows = rows::<V>().range(tx, after + 1.., Direction::Forward, limit)?;
+/// Up to `limit` rows with a sequence number in `after + 1 ..= up_to`, in order.
+pub fn read_range<V: Record>(tx: &impl Readable, after: u64, up_to: u64, limit: usize) -> Result<Vec<V>, StorageError> {
+    let rows = rows::<V>().range(tx, after + 1..=up_to, Direction::Forward, limit)?;
     Ok(rows.into_iter().map(|(_, row)| row).collect())
 }
 
@@ -70,8 +70,8 @@ mod tests {
             .write_blocking(|tx| append(tx, |seq| format!("event {seq}")))
             .unwrap();
         assert_eq!(seq, 4);
-        let rows: Vec<String> = store.read_blocking(|tx| read_after(tx, 0, 10)).unwrap();
+        let rows: Vec<String> = store.read_blocking(|tx| read_range(tx, 0, u64::MAX, 10)).unwrap();
         assert_eq!(rows, ["event 4"]);
-        assert_eq!(store.read_blocking(|tx| last_seq(tx)).unwrap(), 4);
+        assert_eq!(store.read_blocking(last_seq).unwrap(), 4);
     }
 }

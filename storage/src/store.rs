@@ -1,7 +1,7 @@
 //! A service's redb file: opening with a schema check, transactions, commit notices, backup.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 use serde::{Deserialize, Serialize};
@@ -50,8 +50,39 @@ struct Inner {
     name: &'static str,
     path: PathBuf,
     db: redb::Database,
-    /// Counts commits; the relay of this store's outbox waits on it.
-    commits: watch::Sender<u64>,
+    durability: GroupCommit,
+    /// The outbox's last sequence number as of the last durable commit. The relay reads no
+    /// further, so no subscriber ever applies an event that a crash could still take back.
+    outbox_head: watch::Sender<u64>,
+}
+
+/// Group commit: concurrent writers share fsyncs.
+///
+/// Each write commits without fsync (`Durability::None`), then waits until a durable commit
+/// covers it. The first waiter leads: it commits an empty transaction with
+/// `Durability::Immediate`, which makes every earlier commit durable at once, while writers that
+/// arrive meanwhile commit and queue for the next round. A writer alone commits durably itself.
+/// No caller hears `Ok` before its data is on disk.
+#[derive(Default)]
+struct GroupCommit {
+    state: Mutex<GroupState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct GroupState {
+    /// Writers inside `write_blocking`.
+    writers: u64,
+    /// Non-durable commits so far, and how many of them are known durable.
+    committed: u64,
+    durable: u64,
+    flushing: bool,
+}
+
+impl GroupCommit {
+    fn lock(&self) -> MutexGuard<'_, GroupState> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 impl Store {
@@ -67,13 +98,13 @@ impl Store {
                 name: spec.name,
                 path,
                 db,
-                commits: watch::channel(0).0,
+                durability: GroupCommit::default(),
+                outbox_head: watch::channel(0).0,
             }),
         };
         store.write_blocking(|tx| store.check_schema(tx, spec))?;
         Ok(store)
     }
-
     fn check_schema(&self, tx: &WriteTx, spec: &StoreSpec) -> Result<(), StorageError> {
         let path = self.inner.path.clone();
         let Some(meta) = META.get(tx, &META_KEY.to_owned())? else {
@@ -136,9 +167,9 @@ impl Store {
         std::fs::metadata(&self.inner.path).map(|m| m.len()).unwrap_or(0)
     }
 
-    /// A receiver that changes after every commit of this store.
-    pub fn commits(&self) -> watch::Receiver<u64> {
-        self.inner.commits.subscribe()
+    /// The outbox's last durable sequence number, changing as commits become durable.
+    pub fn outbox_head(&self) -> watch::Receiver<u64> {
+        self.inner.outbox_head.subscribe()
     }
 
     /// Runs `f` on a snapshot, on the calling thread. Use from blocking contexts only.
@@ -150,17 +181,94 @@ impl Store {
         f(&ReadTx(tx))
     }
 
-    /// Runs `f` in a write transaction on the calling thread and commits when it returns `Ok`.
-    /// When it returns `Err`, the transaction is aborted and nothing it did is kept.
+    /// Runs `f` in a write transaction on the calling thread and commits when it returns `Ok`;
+    /// returns once the commit is durable. When `f` returns `Err`, the transaction is aborted and
+    /// nothing it did is kept.
     pub fn write_blocking<R, E>(&self, f: impl FnOnce(&WriteTx) -> Result<R, E>) -> Result<R, E>
     where
         E: From<StorageError>,
     {
-        let tx = WriteTx(self.inner.db.begin_write().map_err(StorageError::from)?);
+        let group = &self.inner.durability;
+        group.lock().writers += 1;
+        let result = self.commit_in_group(f);
+        group.lock().writers -= 1;
+        result
+    }
+
+    fn commit_in_group<R, E>(&self, f: impl FnOnce(&WriteTx) -> Result<R, E>) -> Result<R, E>
+    where
+        E: From<StorageError>,
+    {
+        let group = &self.inner.durability;
+        let mut tx = self.inner.db.begin_write().map_err(StorageError::from)?;
+        let alone = {
+            let state = group.lock();
+            state.writers == 1 && !state.flushing && state.committed == state.durable
+        };
+        if !alone {
+            tx.set_durability(redb::Durability::None).map_err(StorageError::from)?;
+        }
+        let tx = WriteTx(tx);
         let result = f(&tx)?;
+        let head = if alone {
+            Some(crate::outbox::last_seq(&tx)?)
+        } else {
+            None
+        };
         tx.0.commit().map_err(StorageError::from)?;
-        self.inner.commits.send_modify(|n| *n += 1);
+        let generation = {
+            let mut state = group.lock();
+            state.committed += 1;
+            if alone {
+                state.durable = state.committed;
+            }
+            state.committed
+        };
+        match head {
+            Some(head) => {
+                self.inner.outbox_head.send_if_modified(|known| advance(known, head));
+            }
+            None => self.wait_until_durable(generation)?,
+        }
         Ok(result)
+    }
+
+    /// Blocks until commit number `generation` is durable, leading a flush when none runs.
+    fn wait_until_durable(&self, generation: u64) -> Result<(), StorageError> {
+        let group = &self.inner.durability;
+        let mut state = group.lock();
+        loop {
+            if state.durable >= generation {
+                return Ok(());
+            }
+            if state.flushing {
+                state = group
+                    .changed
+                    .wait(state)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                continue;
+            }
+            state.flushing = true;
+            let covered = state.committed;
+            drop(state);
+            let flushed = self.flush();
+            state = group.lock();
+            state.flushing = false;
+            if flushed.is_ok() {
+                state.durable = state.durable.max(covered);
+            }
+            group.changed.notify_all();
+            flushed?;
+        }
+    }
+
+    /// An empty durable commit: makes every earlier non-durable commit durable.
+    fn flush(&self) -> Result<(), StorageError> {
+        let tx = WriteTx(self.inner.db.begin_write()?);
+        let head = crate::outbox::last_seq(&tx)?;
+        tx.0.commit()?;
+        self.inner.outbox_head.send_if_modified(|known| advance(known, head));
+        Ok(())
     }
 
     /// [`Store::read_blocking`] on the blocking pool, so the reactor never waits on disk.
@@ -211,6 +319,12 @@ impl Store {
         out.commit()?;
         Ok(target)
     }
+}
+
+fn advance(known: &mut u64, head: u64) -> bool {
+    let moved = head > *known;
+    *known = (*known).max(head);
+    moved
 }
 
 async fn spawn_blocking<R, E>(f: impl FnOnce() -> Result<R, E> + Send + 'static) -> Result<R, E>

@@ -276,7 +276,7 @@ async fn blocking<R: Send + 'static>(
 async fn run_lane(lane: Arc<Lane>, config: BusConfig, mut stop: watch::Receiver<bool>) {
     let source = lane.source.name();
     let mut backoff = Backoff::new(config.max_backoff);
-    let mut commits = lane.source.commits();
+    let mut head = lane.source.outbox_head();
 
     let mut cursor = loop {
         let subscriber = lane.subscriber.clone();
@@ -291,18 +291,24 @@ async fn run_lane(lane: Arc<Lane>, config: BusConfig, mut stop: watch::Receiver<
         }
     };
     lane.applied.send_replace(cursor);
+    lane.ready_at.send_replace(Some(*head.borrow()));
     let store = lane.source.clone();
-    let head = head_of(&store).await.unwrap_or(cursor);
-    lane.ready_at.send_replace(Some(head));
 
     while !*stop.borrow() {
-        // Mark the current commit as seen before reading: a commit after the read wakes us.
-        commits.borrow_and_update();
+        // Mark the head as seen before reading: a later commit wakes us.
+        let durable = *head.borrow_and_update();
+        if cursor >= durable {
+            tokio::select! {
+                _ = head.changed() => {}
+                _ = stop.wait_for(|stopping| *stopping) => return,
+            }
+            continue;
+        }
         let batch_size = config.batch_size;
-        let batch = match store
-            .read(move |tx| outbox::read_after::<Envelope>(tx, cursor, batch_size))
-            .await
-        {
+        let read = store
+            .read(move |tx| outbox::read_range::<Envelope>(tx, cursor, durable, batch_size))
+            .await;
+        let batch = match read {
             Ok(batch) => batch,
             Err(error) => {
                 lane.record_failure(&error);
@@ -312,13 +318,8 @@ async fn run_lane(lane: Arc<Lane>, config: BusConfig, mut stop: watch::Receiver<
                 continue;
             }
         };
-        let Some(up_to) = batch.last().map(|e| e.seq) else {
-            tokio::select! {
-                _ = commits.changed() => {}
-                _ = stop.wait_for(|stopping| *stopping) => return,
-            }
-            continue;
-        };
+        // Rows every lane has passed may be pruned already; then there is nothing up to the head.
+        let up_to = batch.last().map_or(durable, |e| e.seq);
         let wanted: Arc<Vec<Envelope>> = Arc::new(
             batch
                 .into_iter()
@@ -357,11 +358,6 @@ fn record_delivery(lane: &Lane, events: &[Envelope]) {
     }
 }
 
-/// The last sequence number `store`'s outbox has assigned.
-async fn head_of(store: &Store) -> Result<u64, StorageError> {
-    store.read(outbox::last_seq).await
-}
-
 async fn run_pruner(store: Store, lanes: Vec<Arc<Lane>>, every: Duration, mut stop: watch::Receiver<bool>) {
     let mut pruned_to = 0;
     loop {
@@ -372,10 +368,7 @@ async fn run_pruner(store: Store, lanes: Vec<Arc<Lane>>, every: Duration, mut st
         // A lane that has not loaded its cursor yet reports 0 and so holds everything back.
         let passed = match lanes.iter().map(|lane| *lane.applied.borrow()).min() {
             Some(passed) => passed,
-            None => match head_of(&store).await {
-                Ok(head) => head,
-                Err(_) => continue,
-            },
+            None => *store.outbox_head().borrow(),
         };
         if passed > pruned_to {
             match store.write(move |tx| outbox::prune(tx, passed)).await {
@@ -412,10 +405,10 @@ pub struct RunningBus {
 
 impl RunningBus {
     /// Every lane's progress; also updates the lag gauges.
-    pub async fn status(&self) -> Vec<LaneStatus> {
+    pub fn status(&self) -> Vec<LaneStatus> {
         let mut statuses = Vec::with_capacity(self.lanes.len());
         for lane in &self.lanes {
-            let head = head_of(&lane.source).await.unwrap_or(0);
+            let head = *lane.source.outbox_head().borrow();
             let applied = *lane.applied.borrow();
             let lag = head.saturating_sub(applied);
             metrics::gauge!("onetime_bus_lag_events", &lane.labels()).set(lag as f64);
@@ -445,7 +438,7 @@ impl RunningBus {
     pub async fn flush(&self, deadline: Duration) -> bool {
         let all = async {
             for lane in &self.lanes {
-                let head = head_of(&lane.source).await.unwrap_or(0);
+                let head = *lane.source.outbox_head().borrow();
                 let mut applied = lane.applied.subscribe();
                 let _ = applied.wait_for(|applied| *applied >= head).await;
             }

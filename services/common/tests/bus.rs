@@ -5,7 +5,6 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use onetime_common::bus::{self, Bus, BusConfig, HandlerError, RunningBus, StoreHandler, StoreSubscriber};
@@ -154,7 +153,7 @@ async fn events_arrive_once_each_in_source_order() {
     let (seqs, most) = arrivals(&sink);
     assert_eq!(seqs, (1..=300).collect::<Vec<_>>());
     assert_eq!(most, 1);
-    let status = bus.status().await;
+    let status = bus.status();
     assert_eq!((status[0].applied, status[0].lag), (300, 0));
     assert!(bus.is_ready());
     bus.stop().await;
@@ -182,14 +181,14 @@ async fn a_poisoned_subscriber_does_not_hold_up_the_others() {
     assert_eq!(arrivals(&healthy).0, (1..=20).collect::<Vec<_>>());
     // The poisoned lane keeps retrying its batch; nothing of it, nor after it, is applied.
     assert!(arrivals(&poisoned).0.iter().all(|&seq| seq < 5));
-    let status = bus.status().await;
+    let status = bus.status();
     let stuck = status.iter().find(|s| s.subscriber == "poisoned").unwrap();
     assert!(stuck.failures >= 2, "retried with backoff: {stuck:?}");
     assert!(stuck.lag > 0 && stuck.last_error.as_deref().unwrap().contains("poison"));
     assert!(!bus.flush(Duration::from_millis(100)).await);
 
     // Rows the poisoned lane has not passed are kept for it.
-    let kept: u64 = source.read_blocking(|tx| onetime_storage::outbox::len(tx)).unwrap();
+    let kept: u64 = source.read_blocking(onetime_storage::outbox::len).unwrap();
     assert!(kept >= 16, "outbox pruned past a lagging subscriber: {kept} rows left");
     bus.stop().await;
 }
@@ -203,7 +202,7 @@ async fn passed_outbox_rows_are_pruned() {
     publish_numbered(&source, 10);
     assert!(bus.flush(Duration::from_secs(5)).await);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(source.read_blocking(|tx| onetime_storage::outbox::len(tx)).unwrap(), 0);
+    assert_eq!(source.read_blocking(onetime_storage::outbox::len).unwrap(), 0);
     bus.stop().await;
 }
 
@@ -249,17 +248,11 @@ async fn a_process_killed_after_commit_delivers_after_restart() {
         .spawn()
         .unwrap();
     let stdout = BufReader::new(child.stdout.take().unwrap());
-    let committed = Arc::new(AtomicBool::new(false));
-    for line in stdout.lines() {
-        if line.unwrap().contains("committed") {
-            committed.store(true, Ordering::SeqCst);
-            break;
-        }
-    }
+    let committed = stdout.lines().any(|line| line.unwrap().contains("committed"));
     // SIGKILL: no destructor, no flush, no goodbye.
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(committed.load(Ordering::SeqCst), "the child never finished publishing");
+    assert!(committed, "the child never finished publishing");
 
     let source = Store::open(dir.path(), &SOURCE).unwrap();
     let sink = Store::open(dir.path(), &SINK).unwrap();
