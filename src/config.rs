@@ -25,6 +25,9 @@ pub struct Config {
     pub auth: AuthConfig,
     pub gateway: GatewayConfig,
     pub bus: BusSettings,
+    pub jobs: onetime_job::JobsConfig,
+    pub users: onetime_user::UsersConfig,
+    pub mail: onetime_common::mail::MailConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -210,6 +213,9 @@ impl Config {
                 "at least 1",
             );
         }
+        self.jobs.check().map_err(ConfigError::Invalid)?;
+        self.users.check().map_err(ConfigError::Invalid)?;
+        self.mail.check().map_err(ConfigError::Invalid)?;
         if self.server.tls.cert.as_os_str().is_empty() != self.server.tls.key.as_os_str().is_empty() {
             return invalid("server.tls.cert and server.tls.key", "both set, or both empty");
         }
@@ -236,6 +242,7 @@ impl Config {
         if !shown.auth.jwt_secret.is_empty() {
             shown.auth.jwt_secret = "<redacted>".to_owned();
         }
+        shown.mail.redact();
         toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render the configuration: {e}"))
     }
 }
@@ -255,5 +262,34 @@ mod tests {
         assert_eq!(config.profile, Profile::Development);
         assert_eq!(config.server.addr.to_string(), "127.0.0.1:3000");
         assert!(config.gateway.rate_limit.groups.contains_key("default"));
+    }
+
+    #[test]
+    fn mail_and_user_settings_are_checked_and_the_smtp_password_is_never_shown() {
+        let mut config = Config::load(None).unwrap();
+        assert_eq!(config.users.argon2.memory_kib, 19_456, "OWASP's minimum by default");
+        config.mail.smtp.username = "mailer".to_owned();
+        config.mail.smtp.password = "smtp-secret-value".to_owned();
+        let shown = config.redacted_toml();
+        assert!(!shown.contains("smtp-secret-value") && shown.contains("<redacted>"), "{shown}");
+
+        let refused = |change: fn(&mut Config), key: &str| {
+            let mut config = Config::load(None).unwrap();
+            change(&mut config);
+            let error = config.check().unwrap_err().to_string();
+            assert!(error.contains(key), "{key}: {error}");
+        };
+        refused(|c| c.users.argon2.memory_kib = 4, "users.argon2");
+        refused(|c| c.users.public_base_url = "oneday.example".to_owned(), "users.public_base_url");
+        refused(|c| c.users.login_throttle.max_failures = 0, "users.login_throttle");
+        refused(|c| c.users.reset_token_ttl_seconds = 0, "users.reset_token_ttl_seconds");
+        refused(|c| c.mail.from = "not a mailbox".to_owned(), "mail.from");
+        refused(
+            |c| {
+                c.mail.transport = onetime_common::mail::TransportKind::Smtp;
+                c.mail.smtp.username = "only-a-name".to_owned();
+            },
+            "mail.smtp.username",
+        );
     }
 }

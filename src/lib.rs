@@ -1,8 +1,10 @@
 //! The onetime binary's library: configuration, the wiring of stores, bus and services into one
 //! application, serving, shutdown, and the operator commands.
 
+pub mod admin;
 pub mod backup;
 pub mod config;
+pub mod control;
 pub mod health_check;
 mod platform_health;
 mod secrets;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use onetime::config::Config;
 use onetime::startup::{Application, shutdown_signal};
-use onetime::{backup, health_check, telemetry};
+use onetime::{admin, backup, health_check, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -32,8 +32,29 @@ enum Command {
     Backup { dir: PathBuf },
     /// Exit 0 when the instance at URL (default: the configured one) reports ok, 1 otherwise.
     Health { url: Option<String> },
+    /// Manage administrator accounts, while the platform runs or not.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// Print the version.
     Version,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an administrator, email address verified.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// The password (8–128 characters, two kinds of characters at least); `-` reads it from
+        /// standard input, which keeps it out of the process list.
+        #[arg(long)]
+        password: String,
+        /// Display name [default: 관리자]
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 /// Exit code for a configuration the operator must fix.
@@ -68,6 +89,9 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Command::Backup { dir } => run_backup(&config, &dir).await,
+            Command::Admin {
+                command: AdminCommand::Create { email, password, name },
+            } => create_admin(&config, email, password, name).await,
             Command::Health { url } => {
                 let url = url.unwrap_or_else(|| health_check::default_url(&config));
                 health_check::check(&url).await.map_err(anyhow::Error::msg)
@@ -92,12 +116,21 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 async fn run_backup(config: &Config, dir: &std::path::Path) -> anyhow::Result<()> {
-    let files = match backup::request_backup(&config.data_dir, dir).await {
-        Some(result) => result?,
-        None => backup::offline(config, dir).await?,
-    };
-    for file in files {
+    for file in backup::run(config, dir).await? {
         println!("{}", file.display());
     }
+    Ok(())
+}
+
+async fn create_admin(config: &Config, email: String, password: String, name: Option<String>) -> anyhow::Result<()> {
+    let password = if password == "-" {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    } else {
+        password
+    };
+    let created = admin::create(config, onetime_user::NewAdmin { email, password, name }).await?;
+    println!("created administrator {} ({})", created.email, created.id);
     Ok(())
 }

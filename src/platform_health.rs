@@ -14,7 +14,8 @@ use onetime_storage::Store;
 pub struct PlatformHealth {
     pub started: Instant,
     pub services: Vec<&'static str>,
-    pub stores: Vec<Store>,
+    /// Each service's store, by service name (`user` → `users.redb`).
+    pub stores: Vec<(&'static str, Store)>,
     pub bus: Arc<RunningBus>,
 }
 
@@ -32,7 +33,7 @@ impl HealthSource for PlatformHealth {
                 },
             );
             for &name in &self.services {
-                let store = self.stores.iter().find(|s| s.name() == name).map(|store| {
+                let store = self.stores.iter().find(|(service, _)| *service == name).map(|(_, store)| {
                     let size_bytes = store.size_bytes();
                     metrics::gauge!("onetime_store_size_bytes", "store" => name).set(size_bytes as f64);
                     onetime_gateway::StoreHealth {

@@ -3,7 +3,7 @@
 //! Start-up order: lock the data directory → open every store → wire the bus and services →
 //! bind the listeners (so an address in use fails start-up, not later) → serve.
 //! Shutdown order: stop accepting → let in-flight requests finish within the grace period →
-//! flush the bus → stop it → close the stores.
+//! stop the services' background work → flush the bus → stop it → close the stores.
 
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
@@ -15,20 +15,23 @@ use axum::Router;
 use axum_server::tls_rustls::RustlsConfig;
 use onetime_common::auth::JwtKeys;
 use onetime_common::bus::{Bus, RunningBus};
+use onetime_common::service::Background;
 use onetime_gateway::Gateway;
 use onetime_storage::{DataDir, Store};
 
-use crate::backup::ControlSocket;
 use crate::config::Config;
+use crate::control::{ControlSocket, Instance};
 use crate::platform_health::PlatformHealth;
 use crate::{secrets, services};
 
 /// A built, bound, not yet serving onetime.
 pub struct Application {
     config: Config,
-    listeners: Vec<(TcpListener, Router)>,
+    /// The gateway's listener first, then one per service that has its own.
+    listeners: Vec<Listener>,
     tls: Option<RustlsConfig>,
     bus: Arc<RunningBus>,
+    background: Background,
     stores: Vec<Store>,
     control: ControlSocket,
     data_dir: DataDir,
@@ -47,12 +50,13 @@ impl Application {
         );
 
         let mut bus = Bus::new(config.bus.bus_config());
-        let wired = services::wire(data_dir.path(), &mut bus)?;
+        let background = Background::default();
+        let wired = services::wire(&config, data_dir.path(), &mut bus, &jwt, &background)?;
         let bus = Arc::new(bus.start());
         let health = Arc::new(PlatformHealth {
             started,
             services: wired.routes.iter().map(|s| s.name).collect(),
-            stores: wired.stores.clone(),
+            stores: wired.stores.by_service(),
             bus: bus.clone(),
         });
 
@@ -65,7 +69,11 @@ impl Application {
                     services: vec![service.clone()],
                     health: health.clone(),
                 };
-                listeners.push((bind(addr)?, own.into_router()));
+                listeners.push(Listener {
+                    service: Some(service.name),
+                    socket: bind(addr)?,
+                    router: own.into_router(),
+                });
             }
         }
         let main = Gateway {
@@ -74,7 +82,14 @@ impl Application {
             services: wired.routes,
             health,
         };
-        listeners.insert(0, (bind(config.server.addr)?, main.into_router()));
+        listeners.insert(
+            0,
+            Listener {
+                service: None,
+                socket: bind(config.server.addr)?,
+                router: main.into_router(),
+            },
+        );
 
         let tls = match config.server.tls.files() {
             Some((cert, key)) => Some(RustlsConfig::from_pem_file(cert, key).await.with_context(|| {
@@ -86,14 +101,19 @@ impl Application {
             })?),
             None => None,
         };
-        let control = ControlSocket::start(data_dir.path(), wired.stores.clone())?;
+        let control = ControlSocket::start(Instance {
+            data_dir: data_dir.path().to_owned(),
+            stores: wired.stores.clone(),
+            users: config.users.clone(),
+        })?;
         tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "built");
         Ok(Self {
             config,
             listeners,
             tls,
             bus,
-            stores: wired.stores,
+            background,
+            stores: wired.stores.all(),
             control,
             data_dir,
         })
@@ -101,17 +121,27 @@ impl Application {
 
     /// The main listener's address (useful with port 0).
     pub fn addr(&self) -> SocketAddr {
-        self.listeners[0]
-            .0
-            .local_addr()
-            .expect("a bound listener has an address")
+        self.listeners[0].addr()
+    }
+
+    /// The address of `service`'s own listener, when it has one.
+    pub fn service_addr(&self, service: &str) -> Option<SocketAddr> {
+        self.listeners
+            .iter()
+            .find(|l| l.service == Some(service))
+            .map(Listener::addr)
     }
 
     /// Serves until `shutdown` resolves, then shuts down in order.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let control = axum_server::Handle::new();
         let mut servers = tokio::task::JoinSet::new();
-        for (listener, router) in self.listeners {
+        for Listener {
+            socket: listener,
+            router,
+            ..
+        } in self.listeners
+        {
             let addr = listener.local_addr()?;
             let app = router.into_make_service_with_connect_info::<SocketAddr>();
             let handle = control.clone();
@@ -138,6 +168,8 @@ impl Application {
         let grace = Duration::from_secs(self.config.server.shutdown_grace_seconds);
         control.graceful_shutdown(Some(grace));
         while servers.join_next().await.is_some() {}
+        // Background work may still be writing (and publishing): let it finish first.
+        self.background.stop().await;
 
         if !self.bus.flush(grace).await {
             tracing::warn!("some events were not delivered before the deadline; they will be after the next start");
@@ -148,6 +180,20 @@ impl Application {
         drop(self.data_dir);
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// A bound socket and the router it will serve.
+struct Listener {
+    /// `None` for the gateway's main listener.
+    service: Option<&'static str>,
+    socket: TcpListener,
+    router: Router,
+}
+
+impl Listener {
+    fn addr(&self) -> SocketAddr {
+        self.socket.local_addr().expect("a bound listener has an address")
     }
 }
 

@@ -21,7 +21,7 @@ pub use data_dir::DataDir;
 pub use error::StorageError;
 pub use index::Index;
 pub use store::{Migration, ReadTx, Store, StoreSpec, WriteTx};
-pub use table::{Direction, Table};
+pub use table::{Direction, Readable, Table};
 
 /// The consumer cursors of the event bus: for each source service, the last sequence number this
 /// store's service has applied. Written in the same transaction as the effect it records.

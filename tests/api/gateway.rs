@@ -20,7 +20,15 @@ async fn health_reports_ok_with_version_and_uptime() {
 #[tokio::test]
 async fn ready_answers_once_started() {
     let app = spawn_app().await;
-    let response = app.get("/ready").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let response = loop {
+        let response = app.get("/ready").await;
+        if response.status() == 200 || std::time::Instant::now() > deadline {
+            break response;
+        }
+        assert_eq!(problem(response).await["code"], "not_ready");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
     assert_eq!(response.status(), 200);
     assert_eq!(response.json::<Value>().await.unwrap()["ready"], true);
 }
@@ -262,4 +270,83 @@ async fn a_data_directory_serves_one_instance_at_a_time_and_is_released_on_shutd
     let (config, data_dir) = app.stop().await;
     let restarted = start(config, data_dir).await;
     assert_eq!(restarted.get("/health").await.status(), 200);
+}
+
+#[tokio::test]
+async fn each_service_can_have_a_listener_of_its_own() {
+    let any_port: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let app = spawn_app_with(|c| {
+        let own = &mut c.server.service_listeners;
+        own.enabled = true;
+        (own.user, own.job, own.payment, own.search, own.notification, own.chat) =
+            (any_port, any_port, any_port, any_port, any_port, any_port);
+    })
+    .await;
+    let job = app.service_addrs["job"];
+    assert_ne!(job, app.addr);
+    let jobs = app.client.get(format!("http://{job}/jobs")).send().await.unwrap();
+    assert_eq!(jobs.status(), 200, "the job service answers on its own port");
+    assert!(jobs.headers().contains_key("x-request-id"), "through the same layers");
+    let health = app.client.get(format!("http://{job}/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let elsewhere = app
+        .client
+        .get(format!("http://{job}/users/profile"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), 404, "only the job service's routes");
+
+    let user = app.service_addrs["user"];
+    let profile = app
+        .client
+        .get(format!("http://{user}/users/profile"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(profile.status(), 401, "the user service's routes, on its port");
+}
+
+#[tokio::test]
+async fn shutdown_lets_a_request_in_flight_finish_and_accepts_no_more() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let token = app.token_for("employer-1", Role::Employer);
+    let starts = time::OffsetDateTime::now_utc() + time::Duration::days(2);
+    let rfc = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let body = serde_json::json!({
+        "title": "행사 스태프", "description": "", "category": "events",
+        "wage": { "type": "hourly", "amount": 12000 },
+        "location": { "address": "서울특별시 송파구 올림픽로 25", "lat": 37.51, "lng": 127.07 },
+        "startsAt": rfc(starts), "endsAt": rfc(starts + time::Duration::hours(4)), "headcount": 1,
+    })
+    .to_string();
+
+    // Headers and half the body now; the rest once shutdown has begun.
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "POST /jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let (first, rest) = body.as_bytes().split_at(body.len() / 2);
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(first).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+
+    let addr = app.addr;
+    let stopping = tokio::spawn(app.stop());
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "no new connections once stopping"
+    );
+
+    stream.write_all(rest).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 201"),
+        "the request in flight completed: {answer}"
+    );
+    stopping.await.unwrap();
 }

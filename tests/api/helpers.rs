@@ -16,6 +16,8 @@ pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// Per-service listeners, when configured.
+    pub service_addrs: std::collections::BTreeMap<&'static str, SocketAddr>,
     pub base: String,
     pub client: reqwest::Client,
     pub data_dir: TempDir,
@@ -54,12 +56,17 @@ pub async fn start(config: Config, data_dir: TempDir) -> TestApp {
         .await
         .expect("the application builds");
     let addr = app.addr();
+    let service_addrs = ["user", "job", "payment", "search", "notification", "chat"]
+        .into_iter()
+        .filter_map(|name| Some((name, app.service_addr(name)?)))
+        .collect();
     let (shutdown, stopped) = oneshot::channel();
     let task = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
     }));
     TestApp {
         addr,
+        service_addrs,
         base: format!("http://{addr}"),
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
@@ -88,6 +95,30 @@ impl TestApp {
             .send()
             .await
             .expect("request sent")
+    }
+
+    /// `POST path` with a JSON body, anonymously.
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        let request = self.client.post(self.url(path)).json(body);
+        request.send().await.expect("request sent")
+    }
+
+    /// `POST path` with a JSON body, as the holder of `token`.
+    pub async fn post_json_as(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        let request = self.client.post(self.url(path)).bearer_auth(token).json(body);
+        request.send().await.expect("request sent")
+    }
+
+    /// `PUT path` with a JSON body, as the holder of `token`.
+    pub async fn put_json_as(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        let request = self.client.put(self.url(path)).bearer_auth(token).json(body);
+        request.send().await.expect("request sent")
+    }
+
+    /// `DELETE path` as the holder of `token`.
+    pub async fn delete_as(&self, path: &str, token: &str) -> reqwest::Response {
+        let request = self.client.delete(self.url(path)).bearer_auth(token);
+        request.send().await.expect("request sent")
     }
 
     /// An access token for a made-up user, signed as the platform would sign it.

@@ -6,4 +6,8 @@
 mod cli;
 mod gateway;
 mod helpers;
+mod job;
+mod process;
+mod search;
 mod tls;
+mod user;

@@ -32,6 +32,10 @@ pub struct Claims {
     pub jti: String,
     pub iss: String,
     pub aud: String,
+    /// The login session the token was issued for, so that "this session" can be told from the
+    /// user's others (e.g. a password change keeps it and ends the rest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// Who is calling: set by the gateway from a verified access token.
@@ -39,6 +43,8 @@ pub struct Claims {
 pub struct Principal {
     pub user_id: String,
     pub role: Role,
+    /// The `sid` claim: the login session behind the token, when it came from one.
+    pub session_id: Option<String>,
 }
 
 impl Principal {
@@ -71,6 +77,54 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Principal {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Self::Rejection> {
         Ok(parts.extensions.get::<Principal>().cloned())
+    }
+}
+
+/// A role as a type, for [`Authorized`].
+pub trait RequiredRole: Send + Sync + 'static {
+    const ROLE: Role;
+}
+
+/// The role types of [`Authorized`]: `Authorized<roles::Employer>`.
+pub mod roles {
+    use super::{RequiredRole, Role};
+
+    pub struct Worker;
+    pub struct Employer;
+    pub struct Admin;
+
+    impl RequiredRole for Worker {
+        const ROLE: Role = Role::Worker;
+    }
+    impl RequiredRole for Employer {
+        const ROLE: Role = Role::Employer;
+    }
+    impl RequiredRole for Admin {
+        const ROLE: Role = Role::Admin;
+    }
+}
+
+/// The caller, known to have role `R`: for endpoints only one role may call.
+///
+/// As an extractor it answers 401 without a token and 403 with another role before the body is
+/// read, so a caller without the right is told so, not how its input would have fared.
+pub struct Authorized<R>(pub Principal, std::marker::PhantomData<R>);
+
+impl<R> std::ops::Deref for Authorized<R> {
+    type Target = Principal;
+
+    fn deref(&self) -> &Principal {
+        &self.0
+    }
+}
+
+impl<S: Send + Sync, R: RequiredRole> FromRequestParts<S> for Authorized<R> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let principal = <Principal as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+        principal.require(R::ROLE)?;
+        Ok(Self(principal, std::marker::PhantomData))
     }
 }
 
@@ -117,6 +171,15 @@ impl JwtKeys {
 
     /// A signed access token for `user_id`, with its claims.
     pub fn issue(&self, user_id: &str, role: Role) -> (String, Claims) {
+        self.sign(user_id, role, None)
+    }
+
+    /// A signed access token for `user_id` in login session `session_id`.
+    pub fn issue_for_session(&self, user_id: &str, role: Role, session_id: &str) -> (String, Claims) {
+        self.sign(user_id, role, Some(session_id.to_owned()))
+    }
+
+    fn sign(&self, user_id: &str, role: Role, sid: Option<String>) -> (String, Claims) {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let claims = Claims {
             sub: user_id.to_owned(),
@@ -126,6 +189,7 @@ impl JwtKeys {
             jti: crate::events::new_id().to_string(),
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
+            sid,
         };
         // HS256 signing of a serde struct has no failure path.
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
@@ -142,6 +206,7 @@ impl JwtKeys {
         Ok(Principal {
             user_id: data.claims.sub,
             role: data.claims.role,
+            session_id: data.claims.sid,
         })
     }
 }
@@ -164,9 +229,12 @@ mod tests {
             keys.verify(&token).unwrap(),
             Principal {
                 user_id: "user-1".into(),
-                role: Role::Employer
+                role: Role::Employer,
+                session_id: None,
             }
         );
+        let (token, _) = keys.issue_for_session("user-1", Role::Worker, "session-9");
+        assert_eq!(keys.verify(&token).unwrap().session_id.as_deref(), Some("session-9"));
 
         let other_key = JwtKeys::new(
             b"another-secret-of-enough-length!!",

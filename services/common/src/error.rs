@@ -95,14 +95,19 @@ impl ApiError {
     }
 
     pub fn too_many_requests(retry_after: Duration) -> Self {
-        let seconds = retry_after.as_secs_f64().ceil().max(1.0);
-        let mut error = Self::new(
+        let seconds = whole_seconds(retry_after);
+        Self::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
             format!("too many requests; retry in {seconds} s"),
-        );
-        error.0.retry_after = Some(Duration::from_secs(seconds as u64));
-        error
+        )
+        .with_retry_after(retry_after)
+    }
+
+    /// Adds a `Retry-After` header, in whole seconds rounded up (at least 1).
+    pub fn with_retry_after(mut self, after: Duration) -> Self {
+        self.0.retry_after = Some(Duration::from_secs(whole_seconds(after)));
+        self
     }
 
     /// A failure that is ours, not the client's: logged with its cause, answered generically.
@@ -124,6 +129,10 @@ impl ApiError {
     }
 }
 
+fn whole_seconds(duration: Duration) -> u64 {
+    duration.as_secs_f64().ceil().max(1.0) as u64
+}
+
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}: {}", self.status, self.code, self.detail)
@@ -135,6 +144,38 @@ impl std::error::Error for ApiError {}
 impl From<onetime_storage::StorageError> for ApiError {
     fn from(error: onetime_storage::StorageError) -> Self {
         Self::internal(error)
+    }
+}
+
+/// Validation messages gathered field by field, so that one 422 names every bad field at once.
+///
+/// ```ignore
+/// let mut errors = FieldErrors::default();
+/// let title = errors.check("title", JobTitle::parse(&input.title));
+/// let headcount = errors.check("headcount", Headcount::parse(input.headcount));
+/// let (Some(title), Some(headcount)) = (title, headcount) else { return Err(errors.into()) };
+/// ```
+#[derive(Debug, Default)]
+pub struct FieldErrors(BTreeMap<String, Vec<String>>);
+
+impl FieldErrors {
+    /// The parsed value, or `None` with the failure filed under `field`.
+    pub fn check<T, E: std::fmt::Display>(&mut self, field: &str, parsed: Result<T, E>) -> Option<T> {
+        parsed.map_err(|message| self.add(field, message)).ok()
+    }
+
+    pub fn add(&mut self, field: &str, message: impl std::fmt::Display) {
+        self.0.entry(field.to_owned()).or_default().push(message.to_string());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<FieldErrors> for ApiError {
+    fn from(errors: FieldErrors) -> Self {
+        Self::validation(errors.0)
     }
 }
 

@@ -1,8 +1,14 @@
-//! The event envelope every service publishes through its outbox, and ids.
+//! The event envelope every service publishes through its outbox, ids, and the catalogue of
+//! events: one submodule per publishing service with its event types and payloads, so that a
+//! consumer reads everything it needs from the event and never calls the publisher back.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+pub mod job;
+pub mod payment;
+pub mod user;
 
 /// A new UUIDv7: unique, and sortable by creation time.
 pub fn new_id() -> Uuid {

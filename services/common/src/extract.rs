@@ -51,19 +51,25 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
 
 /// Parses a JSON document, mapping failures as [`Json`] describes.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let field = error.path().to_string();
-        let inner = error.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => ApiError::invalid_field(&field, strip_position(&inner)),
-            _ => ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {inner}")),
-        }
-    })?;
-    deserializer
-        .end()
-        .map_err(|e| ApiError::bad_request("malformed_json", format!("unexpected data after the JSON value: {e}")))?;
-    Ok(value)
+    // Syntax first, shape second: in a single pass serde_json reports some wrong shapes (a
+    // number where an enum's name belongs) as syntax errors, which would make them 400s.
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")))?;
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let message = strip_position(error.inner());
+        ApiError::invalid_field(&field_of(&path, &message), message)
+    })
+}
+
+/// The field a data error is about. A missing field is reported at the path of the object
+/// that lacks it (`.` for the body itself); the client wants the field's own name.
+fn field_of(path: &str, message: &str) -> String {
+    match message.strip_prefix("missing field `").and_then(|rest| rest.strip_suffix('`')) {
+        Some(missing) if path == "." => missing.to_owned(),
+        Some(missing) => format!("{path}.{missing}"),
+        None => path.to_owned(),
+    }
 }
 
 /// serde_json appends "at line 1 column 17" to data errors; the field name says more.
@@ -118,8 +124,17 @@ mod tests {
 
         let error = parse_json::<Signup>(br#"{"age": 3}"#).unwrap_err();
         assert_eq!(error.status, 422);
+        assert!(error.errors.as_ref().unwrap().contains_key("email"), "a missing field is named");
 
         let error = parse_json::<Signup>(br#"{"email": "a@b.kr", "age": 3} []"#).unwrap_err();
         assert_eq!(error.status, 400);
+
+        #[derive(Debug, serde::Deserialize)]
+        enum Role {
+            Worker,
+        }
+        let error = parse_json::<Role>(b"7").unwrap_err();
+        assert_eq!(error.status, 422, "well-formed JSON of the wrong shape, enums included");
+        assert!(matches!(parse_json::<Role>(br#""Worker""#), Ok(Role::Worker)));
     }
 }

@@ -1,0 +1,210 @@
+//! The mail queue and its sender.
+//!
+//! Queued mail is a table in the sending service's own store, so queueing is part of the
+//! transaction that decides to send: no mail for a change that was rolled back, no change whose
+//! mail is lost. Rows are keyed by when they are due (`<unix ms, 20 digits>.<id>`), so the sender
+//! finds due mail with one range read and knows when to wake for the next retry.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::message::Mailbox;
+use onetime_storage::{Direction, StorageError, Store, Table, WriteTx};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use tokio::sync::Notify;
+
+use super::transport::{Mailer, SendError};
+use super::{Letter, MailConfig, MailError};
+use crate::events::new_id;
+
+const QUEUE: Table<String, Queued> = Table::new("mail.queue");
+/// Mail a server refused for good, kept for an operator to look at rather than dropped.
+const FAILED: Table<String, Queued> = Table::new("mail.failed");
+
+/// Most mails sent per read of the queue.
+const BATCH: usize = 32;
+/// The first retry delay; it doubles per attempt up to the configured ceiling.
+const FIRST_RETRY: Duration = Duration::from_secs(1);
+/// How long an idle sender sleeps when nothing wakes it.
+const IDLE: Duration = Duration::from_secs(3600);
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Queued {
+    id: String,
+    from: String,
+    to: Vec<String>,
+    /// The formatted RFC 5322 message; lettre encodes it to 7-bit text.
+    message: String,
+    attempts: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    queued_at: OffsetDateTime,
+    last_error: Option<String>,
+}
+
+fn unix_millis(at: OffsetDateTime) -> u64 {
+    u64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+}
+
+fn queue_key(due: OffsetDateTime, id: &str) -> String {
+    format!("{:020}.{id}", unix_millis(due))
+}
+
+fn due_of(key: &str) -> Option<OffsetDateTime> {
+    let millis: i128 = key.split('.').next()?.parse().ok()?;
+    OffsetDateTime::from_unix_timestamp_nanos(millis * 1_000_000).ok()
+}
+
+/// Queues mail in a service's transactions and wakes its sender.
+#[derive(Clone)]
+pub struct MailQueue {
+    from: Mailbox,
+    wake: Arc<Notify>,
+}
+
+impl MailQueue {
+    pub fn new(config: &MailConfig) -> Result<Self, MailError> {
+        let from = config.sender().map_err(|e| MailError::Address {
+            value: config.from.clone(),
+            reason: e.to_string(),
+        })?;
+        Ok(Self {
+            from,
+            wake: Arc::new(Notify::new()),
+        })
+    }
+
+    /// Renders `letter` and queues it in `tx`. Call [`MailQueue::wake`] once `tx` has committed.
+    pub fn enqueue(&self, tx: &WriteTx, letter: &Letter) -> Result<(), MailError> {
+        let id = new_id().to_string();
+        let message = letter.message(&self.from, &id)?;
+        let envelope = message.envelope();
+        let now = OffsetDateTime::now_utc();
+        let row = Queued {
+            from: envelope.from().map(ToString::to_string).unwrap_or_default(),
+            to: envelope.to().iter().map(ToString::to_string).collect(),
+            message: String::from_utf8(message.formatted())
+                .map_err(|_| MailError::Build("the formatted message is not text".to_owned()))?,
+            attempts: 0,
+            queued_at: now,
+            last_error: None,
+            id,
+        };
+        QUEUE.insert(tx, &queue_key(now, &row.id), &row)?;
+        Ok(())
+    }
+
+    /// Tells the sender to look for due mail. A wake-up before it waits is kept, not lost.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// Delivers the mail queued in `store` until `stopping` resolves.
+///
+/// A mail leaves the queue only when the server accepted it (or refused it for good: then it
+/// moves to `mail.failed`). Delivery is at-least-once: a stop or crash between the server's
+/// acceptance and the queue's commit sends that mail again, with the same `Message-ID`.
+pub async fn deliver(
+    store: Store,
+    mailer: Mailer,
+    queue: MailQueue,
+    max_backoff: Duration,
+    stopping: impl Future<Output = ()>,
+) {
+    tokio::pin!(stopping);
+    loop {
+        let now = OffsetDateTime::now_utc();
+        let due_bound = format!("{:020}", unix_millis(now) + 1);
+        let due = store
+            .read(move |tx| QUEUE.range(tx, ..due_bound, Direction::Forward, BATCH))
+            .await;
+        let pause = match due {
+            Ok(due) if !due.is_empty() => {
+                let batch = async {
+                    for (key, mail) in due {
+                        let outcome = mailer.send(&mail.from, &mail.to, mail.message.as_bytes()).await;
+                        settle(&store, key, mail, outcome, max_backoff).await;
+                    }
+                };
+                tokio::select! {
+                    () = batch => continue,
+                    () = &mut stopping => return,
+                }
+            }
+            Ok(_) => match store.read(|tx| QUEUE.range(tx, .., Direction::Forward, 1)).await {
+                Ok(next) => next
+                    .first()
+                    .and_then(|(key, _)| due_of(key))
+                    .map_or(IDLE, |at| (at - now).try_into().unwrap_or(Duration::ZERO)),
+                Err(error) => read_failed(error),
+            },
+            Err(error) => read_failed(error),
+        };
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            () = queue.wake.notified() => {}
+            () = &mut stopping => return,
+        }
+    }
+}
+
+fn read_failed(error: StorageError) -> Duration {
+    tracing::warn!(%error, "cannot read the mail queue; retrying");
+    FIRST_RETRY
+}
+
+/// Records the outcome of one attempt: sent mail goes, the rest is rescheduled or set aside.
+async fn settle(store: &Store, key: String, mut mail: Queued, outcome: Result<(), SendError>, max_backoff: Duration) {
+    let id = mail.id.clone();
+    mail.attempts += 1;
+    let attempts = mail.attempts;
+    let (result, kept) = match outcome {
+        Ok(()) => {
+            tracing::info!(mail = %id, attempts, "mail delivered");
+            ("sent", None)
+        }
+        Err(SendError::Transient(error)) => {
+            let delay = (FIRST_RETRY * 2u32.saturating_pow(attempts.saturating_sub(1).min(20))).min(max_backoff);
+            tracing::warn!(mail = %id, attempts, %error, retry_in_s = delay.as_secs(), "mail delivery failed; will retry");
+            mail.last_error = Some(error);
+            let due = OffsetDateTime::now_utc() + delay;
+            ("retry", Some((QUEUE, queue_key(due, &id))))
+        }
+        Err(SendError::Permanent(error)) => {
+            tracing::error!(mail = %id, attempts, %error, "the mail server refused a mail for good; kept in mail.failed");
+            mail.last_error = Some(error);
+            ("failed", Some((FAILED, id.clone())))
+        }
+    };
+    metrics::counter!("onetime_mail_attempts_total", "result" => result).increment(1);
+    let written = store
+        .write(move |tx| {
+            QUEUE.remove(tx, &key)?;
+            if let Some((table, new_key)) = kept {
+                table.insert(tx, &new_key, &mail)?;
+            }
+            Ok::<_, StorageError>(())
+        })
+        .await;
+    if let Err(error) = written {
+        // The row stays as it was: the mail is tried again, never lost.
+        tracing::error!(mail = %id, %error, "cannot update the mail queue");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_sort_by_due_time_and_give_it_back() {
+        let early = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        let late = early + time::Duration::milliseconds(1500);
+        let (a, b) = (queue_key(early, "z"), queue_key(late, "a"));
+        assert!(a < b);
+        assert_eq!(due_of(&b), Some(late));
+        assert!(a < format!("{:020}", unix_millis(early) + 1), "due at `now` is due");
+    }
+}

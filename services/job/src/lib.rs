@@ -1,0 +1,80 @@
+//! The job service: employers post day jobs, workers apply, owners accept, close, cancel and
+//! complete them, and a scheduler completes the jobs owners forget. It owns `jobs.redb`.
+//!
+//! Publishes, through the outbox of its store (bus source `jobs`, envelope source `job`; payloads
+//! in `onetime_common::events::job`): `job.created`, `job.updated`, `job.deleted`, `job.filled`,
+//! `job.completed`, `application.submitted`, `application.accepted`, `application.rejected`,
+//! `application.withdrawn`.
+//!
+//! Consumes `payment.completed` and `payment.cancelled` from the payment source ([`Funding`]):
+//! a job is `funded` while a completed payment for it is held.
+//!
+//! Answers other services' reads through `onetime_common::directory::JobDirectory`.
+
+mod api;
+mod config;
+mod domain;
+mod events;
+mod routes;
+mod scheduler;
+mod store;
+
+use std::sync::Arc;
+
+use onetime_common::bus::{StoreSubscriber, Subscriber};
+use onetime_common::directory::JobDirectory;
+use onetime_common::events::job::Job;
+use onetime_common::service::{Background, ServiceRoutes};
+use onetime_storage::{StorageError, Store, StoreSpec};
+
+pub use config::{HumaneDuration, JobsConfig};
+pub use events::Funding;
+
+/// The job store: `jobs.redb`.
+pub const STORE: StoreSpec = store::SPEC;
+
+/// The running job service, for the platform to wire.
+pub struct JobService {
+    pub routes: ServiceRoutes,
+    /// Subscribe it to the payment source.
+    pub funding: Arc<dyn Subscriber>,
+    /// Reads of the jobs, for other services.
+    pub directory: Arc<dyn JobDirectory>,
+}
+
+impl JobService {
+    /// Seeds the default categories into a new store, starts the completion scheduler on
+    /// `background`, and returns the routes and the payment subscriber.
+    pub fn start(store: Store, config: JobsConfig, background: &Background) -> Result<Self, StorageError> {
+        store.write_blocking(store::seed_categories)?;
+        background.spawn(scheduler::run(
+            store.clone(),
+            config.scheduler_interval.0,
+            config.auto_complete_after.0,
+            background.stopping(),
+        ));
+        Ok(Self {
+            routes: ServiceRoutes {
+                name: "job",
+                router: routes::router(store.clone(), config),
+                openapi: routes::openapi(),
+            },
+            funding: Arc::new(StoreSubscriber::new(store.clone(), Funding)),
+            directory: Arc::new(Directory(store)),
+        })
+    }
+}
+
+/// [`JobDirectory`] on the job store, in-process.
+struct Directory(Store);
+
+impl JobDirectory for Directory {
+    fn open_jobs(&self, after: Option<&str>, limit: usize) -> Result<Vec<Job>, String> {
+        self.0
+            .read_blocking(|tx| {
+                let jobs = store::open_jobs(tx, after, limit)?;
+                jobs.iter().map(|job| events::published(tx, job)).collect::<Result<_, StorageError>>()
+            })
+            .map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,495 @@
+//! The search index on disk: open or create it, apply job events to it with the bus cursor in
+//! the same commit, search it.
+//!
+//! Layout: `<dir>/CURRENT` names the live generation, `<dir>/<generation>/` holds its Tantivy
+//! index. A rebuild writes a new generation and swaps `CURRENT` (a rename, so atomic).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, RwLock};
+use std::time::Instant;
+
+use onetime_common::events::Envelope;
+use onetime_common::events::job::{self as events, Job, JobStatus};
+use serde::{Deserialize, Serialize};
+use tantivy::collector::{Count, TopDocs};
+use tantivy::schema::Value;
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+
+use crate::collect::{AllMatches, CategoryFacets, Match};
+use crate::geo::haversine_km;
+use crate::query::{Search, Sort};
+use crate::schema::{self, Fields, SCHEMA_VERSION};
+use crate::suggest::Suggester;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("search index: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    #[error("search index directory {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("reading the jobs to index: {0}")]
+    Directory(String),
+    #[error("event {seq} ({event_type}) does not decode: {reason}")]
+    BadEvent {
+        seq: u64,
+        event_type: String,
+        reason: String,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IndexError + '_ {
+    move |source| IndexError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// What each commit records beside the documents.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CommitPayload {
+    schema_version: u32,
+    /// Last applied sequence number per event source.
+    cursors: BTreeMap<String, u64>,
+}
+
+/// Memory budget of the index writer.
+const WRITER_HEAP: usize = 64 * 1024 * 1024;
+
+/// One generation of the index.
+pub struct Generation {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    suggester: RwLock<Suggester>,
+    cursors: Mutex<BTreeMap<String, u64>>,
+}
+
+/// The live generation, and whether it is of this binary's schema.
+pub struct Opened {
+    pub generation: Generation,
+    /// The index on disk was written by another schema version (or is new) and must be rebuilt.
+    pub needs_rebuild: bool,
+}
+
+pub fn current_name(dir: &Path) -> Option<String> {
+    std::fs::read_to_string(dir.join("CURRENT"))
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+}
+
+/// Makes `name` the live generation.
+pub fn set_current(dir: &Path, name: &str) -> Result<(), IndexError> {
+    let tmp = dir.join("CURRENT.tmp");
+    std::fs::write(&tmp, name).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, dir.join("CURRENT")).map_err(io(dir))
+}
+
+/// Opens the live generation in `dir`, or creates a first one. Generations a rebuild left
+/// half-written are removed.
+pub fn open(dir: &Path) -> Result<Opened, IndexError> {
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let live = current_name(dir);
+    for entry in std::fs::read_dir(dir).map_err(io(dir))?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.path().is_dir() && Some(&name) != live.as_ref() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    if let Some(name) = current_name(dir) {
+        let path = dir.join(&name);
+        if let Ok(index) = Index::open_in_dir(&path) {
+            let payload = read_payload(&index);
+            if payload.as_ref().is_some_and(|p| p.schema_version == SCHEMA_VERSION) {
+                let generation = Generation::from_index(index, payload.unwrap_or_default().cursors)?;
+                return Ok(Opened {
+                    generation,
+                    needs_rebuild: false,
+                });
+            }
+        }
+        tracing::warn!(generation = %name, "the search index is of another schema version; it will be rebuilt");
+    }
+    let name = new_generation_name();
+    let generation = Generation::create(&dir.join(&name))?;
+    set_current(dir, &name)?;
+    Ok(Opened {
+        generation,
+        needs_rebuild: true,
+    })
+}
+
+pub fn new_generation_name() -> String {
+    format!("g{}", onetime_common::events::new_id().simple())
+}
+
+fn read_payload(index: &Index) -> Option<CommitPayload> {
+    let payload = index.load_metas().ok()?.payload?;
+    serde_json::from_str(&payload).ok()
+}
+
+impl Generation {
+    /// A new, empty generation at `path`.
+    pub fn create(path: &Path) -> Result<Self, IndexError> {
+        std::fs::create_dir_all(path).map_err(io(path))?;
+        let index = Index::create_in_dir(path, schema::build())?;
+        let generation = Self::from_index(index, BTreeMap::new())?;
+        generation.commit(&BTreeMap::new())?;
+        Ok(generation)
+    }
+
+    fn from_index(index: Index, cursors: BTreeMap<String, u64>) -> Result<Self, IndexError> {
+        schema::register_tokenizers(index.tokenizers());
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        let writer = index.writer_with_num_threads(2, WRITER_HEAP)?;
+        let generation = Self {
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            suggester: RwLock::new(Suggester::default()),
+            cursors: Mutex::new(cursors),
+        };
+        generation.load_suggestions()?;
+        Ok(generation)
+    }
+
+    fn fields(&self) -> Fields {
+        schema::fields(&self.index.schema())
+    }
+
+    fn lock_writer(&self) -> MutexGuard<'_, IndexWriter> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Seeds the suggestions from the jobs in the index.
+    fn load_suggestions(&self) -> Result<(), IndexError> {
+        let searcher = self.reader.searcher();
+        let fields = self.fields();
+        let mut suggester = Suggester::default();
+        for segment in searcher.segment_readers() {
+            let store = segment.get_store_reader(64).map_err(tantivy::TantivyError::from)?;
+            for doc in store.iter::<TantivyDocument>(segment.alive_bitset()) {
+                if let Some(job) = stored_job(&doc?, &fields) {
+                    suggester.add(
+                        &job.id,
+                        &job.title,
+                        job.category_name.as_deref().unwrap_or(&job.category),
+                    );
+                }
+            }
+        }
+        *self.suggester.write().unwrap_or_else(|p| p.into_inner()) = suggester;
+        Ok(())
+    }
+
+    /// The last sequence numbers applied, by source.
+    pub fn cursors(&self) -> BTreeMap<String, u64> {
+        self.cursors.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The last sequence number applied from `source`.
+    pub fn cursor(&self, source: &str) -> u64 {
+        self.cursors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(source)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Adds `job` when open, drops it otherwise. Not visible before [`Generation::commit`].
+    fn put(&self, writer: &IndexWriter, suggester: &mut Suggester, job: &Job) -> Result<(), IndexError> {
+        let fields = self.fields();
+        writer.delete_term(Term::from_field_text(fields.id, &job.id));
+        if job.status == JobStatus::Open {
+            writer.add_document(schema::document(&fields, job))?;
+            suggester.add(
+                &job.id,
+                &job.title,
+                job.category_name.as_deref().unwrap_or(&job.category),
+            );
+        } else {
+            suggester.remove(&job.id);
+        }
+        Ok(())
+    }
+
+    /// Indexes `jobs` (a rebuild), committing with `cursors`.
+    pub fn load(
+        &self,
+        jobs: impl Iterator<Item = Result<Job, String>>,
+        cursors: &BTreeMap<String, u64>,
+        progress: impl Fn(u64),
+    ) -> Result<(), IndexError> {
+        let writer = self.lock_writer();
+        let mut suggester = Suggester::default();
+        let mut done = 0;
+        for job in jobs {
+            self.put(&writer, &mut suggester, &job.map_err(IndexError::Directory)?)?;
+            done += 1;
+            if done % 1000 == 0 {
+                progress(done);
+            }
+        }
+        drop(writer);
+        self.commit(cursors)?;
+        *self.suggester.write().unwrap_or_else(|p| p.into_inner()) = suggester;
+        progress(done);
+        Ok(())
+    }
+
+    /// Applies job events from `source` in order and records `up_to` as its cursor, in one commit.
+    pub fn apply(&self, source: &str, events: &[Envelope], up_to: u64) -> Result<(), IndexError> {
+        #[derive(Deserialize)]
+        struct WithJob {
+            job: Job,
+        }
+        let writer = self.lock_writer();
+        let mut suggester = self.suggester.write().unwrap_or_else(|p| p.into_inner());
+        for event in events {
+            let WithJob { job } = event.payload().map_err(|e| IndexError::BadEvent {
+                seq: event.seq,
+                event_type: event.event_type.clone(),
+                reason: e.to_string(),
+            })?;
+            match event.event_type.as_str() {
+                events::JOB_CREATED | events::JOB_UPDATED => self.put(&writer, &mut suggester, &job)?,
+                _ => {
+                    writer.delete_term(Term::from_field_text(self.fields().id, &job.id));
+                    suggester.remove(&job.id);
+                }
+            }
+        }
+        drop(writer);
+        let mut cursors = self.cursors.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        cursors.insert(source.to_owned(), up_to);
+        self.commit(&cursors)
+    }
+
+    /// Commits what was added, with the cursors in the commit's payload, and makes it searchable.
+    fn commit(&self, cursors: &BTreeMap<String, u64>) -> Result<(), IndexError> {
+        let mut writer = self.lock_writer();
+        let payload = CommitPayload {
+            schema_version: SCHEMA_VERSION,
+            cursors: cursors.clone(),
+        };
+        let mut prepared = writer.prepare_commit()?;
+        prepared.set_payload(&serde_json::to_string(&payload).expect("the payload serializes"));
+        prepared.commit()?;
+        drop(writer);
+        *self.cursors.lock().unwrap_or_else(|p| p.into_inner()) = cursors.clone();
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    pub fn suggest(&self, typed: &str) -> Vec<String> {
+        self.suggester.read().unwrap_or_else(|p| p.into_inner()).suggest(typed)
+    }
+
+    pub fn search(&self, search: &Search) -> Result<Results, IndexError> {
+        let started = Instant::now();
+        let searcher = self.reader.searcher();
+        let fields = self.fields();
+        let query = search.query(&fields, true);
+        let facets_query = search.query(&fields, false);
+        let facets = searcher.search(&*facets_query, &CategoryFacets { circle: search.circle })?;
+
+        let (total, page): (u64, Vec<(DocAddress, Option<f64>)>) =
+            if search.circle.is_some() || search.sort == Sort::Distance {
+                let collector = AllMatches {
+                    circle: search.circle,
+                    scored: search.sort == Sort::Relevance,
+                };
+                let mut matches = searcher.search(&*query, &collector)?;
+                let distance = |m: &Match| search.origin.map(|origin| haversine_km(origin, (m.lat, m.lng)));
+                match search.sort {
+                    Sort::Relevance => matches.sort_by(|a, b| b.score.total_cmp(&a.score)),
+                    Sort::Distance => {
+                        matches.sort_by(|a, b| distance(a).unwrap_or(0.0).total_cmp(&distance(b).unwrap_or(0.0)))
+                    }
+                    Sort::Wage => matches.sort_by_key(|m| std::cmp::Reverse(m.hourly_wage)),
+                    Sort::Recent => matches.sort_by_key(|m| std::cmp::Reverse(m.created_at)),
+                }
+                let total = matches.len() as u64;
+                let page = matches
+                    .iter()
+                    .skip(search.offset)
+                    .take(search.limit + 1)
+                    .map(|m| (m.address, distance(m)))
+                    .collect();
+                (total, page)
+            } else {
+                let top = TopDocs::with_limit(search.limit + 1).and_offset(search.offset);
+                let addresses: Vec<DocAddress> = match search.sort {
+                    Sort::Relevance => searcher
+                        .search(&*query, &top.order_by_score())?
+                        .into_iter()
+                        .map(|(_, a)| a)
+                        .collect(),
+                    Sort::Wage => searcher
+                        .search(&*query, &top.order_by_fast_field::<i64>("hourly_wage", Order::Desc))?
+                        .into_iter()
+                        .map(|(_, a)| a)
+                        .collect(),
+                    Sort::Recent | Sort::Distance => searcher
+                        .search(
+                            &*query,
+                            &top.order_by_fast_field::<tantivy::DateTime>("created_at", Order::Desc),
+                        )?
+                        .into_iter()
+                        .map(|(_, a)| a)
+                        .collect(),
+                };
+                let total = searcher.search(&*query, &Count)? as u64;
+                (total, addresses.into_iter().map(|a| (a, None)).collect())
+            };
+
+        let snippets = match &search.text {
+            Some(_) => Some((
+                SnippetGenerator::create(&searcher, &*query, fields.title)?,
+                SnippetGenerator::create(&searcher, &*query, fields.description)?,
+            )),
+            None => None,
+        };
+        let mut hits = Vec::with_capacity(page.len());
+        for (address, distance) in page {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            let Some(job) = stored_job(&doc, &fields) else { continue };
+            let mut highlights = BTreeMap::new();
+            if let Some((title, description)) = &snippets {
+                for (name, generator) in [("title", title), ("description", description)] {
+                    let snippet = generator.snippet_from_doc(&doc);
+                    if !snippet.highlighted().is_empty() {
+                        highlights.insert(name.to_owned(), snippet.to_html());
+                    }
+                }
+            }
+            let origin = search.origin;
+            let distance_km =
+                distance.or_else(|| origin.map(|o| haversine_km(o, (job.location.lat, job.location.lng))));
+            hits.push(Hit {
+                job,
+                highlights,
+                distance_km: distance_km.map(|d| (d * 1000.0).round() / 1000.0),
+            });
+        }
+        Ok(Results {
+            hits,
+            total,
+            facets,
+            took_ms: started.elapsed().as_secs_f64() * 1000.0,
+        })
+    }
+}
+
+fn stored_job(doc: &TantivyDocument, fields: &Fields) -> Option<Job> {
+    let json = doc.get_first(fields.job)?.as_str()?;
+    serde_json::from_str(json).ok()
+}
+
+/// One result: the job, its highlighted fields, its distance from the origin.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub job: Job,
+    pub highlights: BTreeMap<String, String>,
+    pub distance_km: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Results {
+    /// Up to `limit + 1` hits: one more tells that another page follows.
+    pub hits: Vec<Hit>,
+    pub total: u64,
+    pub facets: BTreeMap<String, u64>,
+    pub took_ms: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::SearchParams;
+    use crate::synthetic::Generator;
+
+    fn envelope(seq: u64, event_type: &str, job: &Job) -> Envelope {
+        Envelope {
+            id: onetime_common::events::new_id(),
+            event_type: event_type.to_owned(),
+            source: "job".to_owned(),
+            seq,
+            occurred_at: time::OffsetDateTime::now_utc(),
+            payload: serde_json::json!({ "job": job, "acceptedWorkerIds": [] }),
+        }
+    }
+
+    fn jobs(count: usize) -> Vec<Job> {
+        let mut generator = Generator::new(7, time::OffsetDateTime::now_utc());
+        (0..count)
+            .map(|i| {
+                generator
+                    .posting()
+                    .into_job(format!("job-{i:03}"), "e".into(), String::new())
+            })
+            .collect()
+    }
+
+    fn search(generation: &Generation, query: &str) -> Results {
+        let params: SearchParams = serde_urlencoded::from_str(query).unwrap();
+        generation.search(&params.parse().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn events_keep_only_open_jobs_and_the_cursor_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let opened = open(dir.path()).unwrap();
+        assert!(opened.needs_rebuild, "a new index is built from the job service");
+        let generation = opened.generation;
+        let jobs = jobs(20);
+        let created: Vec<_> = jobs
+            .iter()
+            .enumerate()
+            .map(|(i, j)| envelope(i as u64 + 1, events::JOB_CREATED, j))
+            .collect();
+        generation.apply("jobs", &created, 20).unwrap();
+        generation
+            .apply("jobs", &[envelope(21, events::JOB_FILLED, &jobs[0])], 21)
+            .unwrap();
+        assert_eq!(search(&generation, "limit=100").total, 19);
+        drop(generation);
+
+        let reopened = open(dir.path()).unwrap();
+        assert!(!reopened.needs_rebuild);
+        assert_eq!(reopened.generation.cursor("jobs"), 21);
+        assert_eq!(search(&reopened.generation, "limit=100").total, 19);
+    }
+
+    #[test]
+    fn geo_filters_sort_and_facets_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        let generation = open(dir.path()).unwrap().generation;
+        let jobs = jobs(300);
+        let created: Vec<_> = jobs
+            .iter()
+            .enumerate()
+            .map(|(i, j)| envelope(i as u64 + 1, events::JOB_CREATED, j))
+            .collect();
+        generation.apply("jobs", &created, 300).unwrap();
+
+        let (lat, lng) = (37.4979, 127.0276);
+        let results = search(
+            &generation,
+            &format!("lat={lat}&lng={lng}&radiusKm=10&sort=distance&limit=100"),
+        );
+        let expected = jobs
+            .iter()
+            .filter(|j| haversine_km((lat, lng), (j.location.lat, j.location.lng)) <= 10.0)
+            .count();
+        assert_eq!(results.total as usize, expected);
+        assert!(expected > 0);
+        let distances: Vec<f64> = results.hits.iter().map(|h| h.distance_km.unwrap()).collect();
+        assert!(distances.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(results.facets.values().sum::<u64>() as usize, expected);
+    }
+}

@@ -1,0 +1,289 @@
+//! The search service: Korean job search over a Tantivy index that job events keep current.
+//!
+//! It publishes nothing. It consumes `job.created/updated/deleted/filled/completed` from the
+//! job store's outbox (only open jobs are searchable), keeping its bus cursor in the Tantivy
+//! commit payload, so a crash never loses or double-applies an event. A rebuild
+//! (`POST /search/reindex`, or at start-up when the index is of another schema version) reads
+//! the open jobs through [`JobDirectory`] into a new index generation while the old one keeps
+//! answering, then swaps.
+
+pub mod analysis;
+pub mod api;
+mod collect;
+pub mod geo;
+mod index;
+pub mod jamo;
+mod query;
+
+pub use query::SearchParams;
+mod routes;
+mod schema;
+mod suggest;
+pub mod synthetic;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+
+use onetime_common::bus::{HandlerError, Subscriber};
+use onetime_common::directory::JobDirectory;
+use onetime_common::events::Envelope;
+use onetime_common::events::job::{self as job_events, Job};
+use onetime_common::service::{Background, ServiceRoutes};
+
+use onetime_common::ApiError;
+use onetime_common::paging::PageRequest;
+
+use crate::api::{Facets, ReindexTask, SearchHit, SearchResponse, Suggestions, TaskState};
+use crate::index::{Generation, IndexError};
+
+/// The consumer name of this service on the bus.
+pub const NAME: &str = "search";
+
+/// Jobs read from the job service per call during a rebuild.
+const REBUILD_PAGE: usize = 1000;
+
+pub struct SearchService {
+    dir: PathBuf,
+    live: RwLock<Arc<Generation>>,
+    /// Held while events are applied and for a whole rebuild: a rebuild sees no event half-way.
+    indexing: Mutex<()>,
+    jobs: Arc<dyn JobDirectory>,
+    tasks: Mutex<HashMap<String, ReindexTask>>,
+    /// Rebuilds run here, so that shutdown waits for them (and they stop early).
+    background: Background,
+}
+
+impl SearchService {
+    /// Opens the index under `dir` (`<data_dir>/search`); rebuilds it in the background when it
+    /// is new or of another schema version.
+    pub fn start(
+        dir: PathBuf,
+        jobs: Arc<dyn JobDirectory>,
+        background: &Background,
+    ) -> Result<(Arc<Self>, ServiceRoutes), IndexError> {
+        analysis::warm_up();
+        let opened = index::open(&dir)?;
+        let service = Arc::new(Self {
+            dir,
+            live: RwLock::new(Arc::new(opened.generation)),
+            indexing: Mutex::new(()),
+            jobs,
+            tasks: Mutex::new(HashMap::new()),
+            background: background.clone(),
+        });
+        if opened.needs_rebuild {
+            service.clone().reindex();
+        }
+        let routes = routes::routes(service.clone());
+        Ok((service, routes))
+    }
+
+    fn live(&self) -> Arc<Generation> {
+        self.live.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Runs a search. Blocking: call it off the reactor.
+    pub fn search(&self, params: &SearchParams) -> Result<SearchResponse, ApiError> {
+        let search = params.parse()?;
+        let results = self.live().search(&search).map_err(ApiError::internal)?;
+        // Each hit is keyed by its offset: the cursor of a page is where the next one starts.
+        let rows = results
+            .hits
+            .into_iter()
+            .enumerate()
+            .map(|(i, hit)| ((search.offset + i + 1).to_string(), hit))
+            .collect();
+        let page = PageRequest {
+            limit: search.limit,
+            after: None,
+        }
+        .page(rows, |row: &(String, _)| &row.0);
+        let page = page.map(|(_, hit)| SearchHit {
+            job: hit.job,
+            highlights: hit.highlights,
+            distance_km: hit.distance_km,
+        });
+        Ok(SearchResponse {
+            items: page.items,
+            next_cursor: page.next_cursor,
+            total: results.total,
+            facets: Facets {
+                category: results.facets,
+            },
+            took_ms: results.took_ms,
+        })
+    }
+
+    /// Completions of what has been typed.
+    pub fn suggest(&self, typed: &str) -> Result<Suggestions, ApiError> {
+        if typed.chars().count() > query::MAX_QUERY_CHARS {
+            return Err(ApiError::invalid_field("q", "too long for a suggestion"));
+        }
+        Ok(Suggestions {
+            suggestions: self.live().suggest(typed),
+        })
+    }
+
+    /// Whether a rebuild is running.
+    pub fn is_rebuilding(&self) -> bool {
+        self.tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .any(|t| t.state == TaskState::Running)
+    }
+
+    /// Starts a rebuild unless one runs; the task id either way.
+    fn reindex(self: Arc<Self>) -> (String, bool) {
+        let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(running) = tasks.values().find(|t| t.state == TaskState::Running) {
+            return (running.task_id.clone(), false);
+        }
+        let task_id = onetime_common::events::new_id().to_string();
+        tasks.insert(
+            task_id.clone(),
+            ReindexTask {
+                task_id: task_id.clone(),
+                state: TaskState::Running,
+                indexed: 0,
+                started_at: time::OffsetDateTime::now_utc(),
+                finished_at: None,
+                error: None,
+            },
+        );
+        drop(tasks);
+        let id = task_id.clone();
+        let background = self.background.clone();
+        let rebuild = tokio::task::spawn_blocking(move || {
+            let result = self.rebuild(&id);
+            self.update_task(&id, |task| {
+                task.finished_at = Some(time::OffsetDateTime::now_utc());
+                match &result {
+                    Ok(()) => task.state = TaskState::Done,
+                    Err(error) => {
+                        task.state = TaskState::Failed;
+                        task.error = Some(error.clone());
+                    }
+                }
+            });
+            match result {
+                Ok(()) => tracing::info!(task = %id, "search index rebuilt"),
+                Err(error) => tracing::error!(task = %id, %error, "search index rebuild failed"),
+            }
+        });
+        background.spawn(async move {
+            let _ = rebuild.await;
+        });
+        (task_id, true)
+    }
+
+    fn update_task(&self, task_id: &str, change: impl FnOnce(&mut ReindexTask)) {
+        if let Some(task) = self.tasks.lock().unwrap_or_else(|p| p.into_inner()).get_mut(task_id) {
+            change(task);
+        }
+    }
+
+    fn task(&self, task_id: &str) -> Option<ReindexTask> {
+        self.tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(task_id)
+            .cloned()
+    }
+
+    /// Builds a new generation from the job service's open jobs and swaps it in.
+    ///
+    /// Events wait meanwhile. The new generation takes over the live cursors, so the events
+    /// after them are applied to it once more; as each carries the whole job, replaying them
+    /// in order over a newer snapshot ends in the same state.
+    fn rebuild(&self, task_id: &str) -> Result<(), String> {
+        let _indexing = self.indexing.lock().unwrap_or_else(|p| p.into_inner());
+        let cursors = self.live().cursors();
+        let name = index::new_generation_name();
+        let path = self.dir.join(&name);
+        let generation = Generation::create(&path).map_err(|e| e.to_string())?;
+        let jobs = OpenJobs {
+            directory: &*self.jobs,
+            background: &self.background,
+            after: None,
+            page: Vec::new(),
+            finished: false,
+        };
+        generation
+            .load(jobs, &cursors, |indexed| {
+                self.update_task(task_id, |t| t.indexed = indexed)
+            })
+            .map_err(|e| e.to_string())?;
+        let previous = index::current_name(&self.dir);
+        index::set_current(&self.dir, &name).map_err(|e| e.to_string())?;
+        *self.live.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(generation);
+        if let Some(previous) = previous.filter(|p| *p != name) {
+            let _ = std::fs::remove_dir_all(self.dir.join(previous));
+        }
+        Ok(())
+    }
+}
+
+/// Every open job of the job service, a page at a time.
+struct OpenJobs<'a> {
+    directory: &'a dyn JobDirectory,
+    /// A rebuild gives up when shutdown begins; the next start rebuilds again.
+    background: &'a Background,
+    after: Option<String>,
+    /// The rest of the current page, reversed.
+    page: Vec<Job>,
+    finished: bool,
+}
+
+impl Iterator for OpenJobs<'_> {
+    type Item = Result<Job, String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.page.is_empty() && !self.finished {
+            if self.background.is_stopping() {
+                self.finished = true;
+                return Some(Err("shutting down".to_owned()));
+            }
+            match self.directory.open_jobs(self.after.as_deref(), REBUILD_PAGE) {
+                Ok(page) => {
+                    self.finished = page.len() < REBUILD_PAGE;
+                    self.after = page.last().map(|job| job.id.clone());
+                    self.page = page.into_iter().rev().collect();
+                }
+                Err(error) => {
+                    self.finished = true;
+                    return Some(Err(error));
+                }
+            }
+        }
+        self.page.pop().map(Ok)
+    }
+}
+
+impl Subscriber for SearchService {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn wants(&self, event_type: &str) -> bool {
+        matches!(
+            event_type,
+            job_events::JOB_CREATED
+                | job_events::JOB_UPDATED
+                | job_events::JOB_DELETED
+                | job_events::JOB_FILLED
+                | job_events::JOB_COMPLETED
+        )
+    }
+
+    fn cursor(&self, source: &str) -> Result<u64, HandlerError> {
+        Ok(self.live().cursor(source))
+    }
+
+    fn apply(&self, source: &str, events: &[Envelope], up_to: u64) -> Result<(), HandlerError> {
+        let _indexing = self.indexing.lock().unwrap_or_else(|p| p.into_inner());
+        self.live().apply(source, events, up_to)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,128 @@
+//! The index schema, and how a job becomes a document.
+//!
+//! Text fields use the Korean analyzer; `keys` holds the same terms as keystrokes for typo
+//! tolerance below the syllable. Filters and sorts read fast fields. The job itself is stored
+//! as JSON, so results come back whole without a call to the job service.
+
+use onetime_common::events::job::{Job, WageKind};
+use tantivy::schema::{
+    DateOptions, DateTimePrecision, FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
+    TextOptions,
+};
+use tantivy::tokenizer::{TextAnalyzer, TokenizerManager};
+use tantivy::{DateTime, TantivyDocument};
+
+use crate::analysis::{KeystrokeTokenizer, KoreanTokenizer};
+
+/// Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
+pub const SCHEMA_VERSION: u32 = 1;
+
+pub const KOREAN: &str = "korean";
+pub const KEYSTROKES: &str = "keystrokes";
+
+/// The fields, by name.
+#[derive(Clone, Copy)]
+pub struct Fields {
+    pub id: Field,
+    pub title: Field,
+    pub description: Field,
+    pub address: Field,
+    pub category_name: Field,
+    pub keys: Field,
+    pub category: Field,
+    pub hourly_wage: Field,
+    pub lat: Field,
+    pub lng: Field,
+    pub starts_at: Field,
+    pub created_at: Field,
+    pub job: Field,
+}
+
+/// The fields of a schema made by [`build`].
+pub fn fields(schema: &Schema) -> Fields {
+    // `build` made every one of these.
+    let field = |name: &str| schema.get_field(name).expect("the index schema has every field");
+    Fields {
+        id: field("id"),
+        title: field("title"),
+        description: field("description"),
+        address: field("address"),
+        category_name: field("category_name"),
+        keys: field("keys"),
+        category: field("category"),
+        hourly_wage: field("hourly_wage"),
+        lat: field("lat"),
+        lng: field("lng"),
+        starts_at: field("starts_at"),
+        created_at: field("created_at"),
+        job: field("job"),
+    }
+}
+
+pub fn build() -> Schema {
+    let mut schema = Schema::builder();
+    let text = |tokenizer: &str, stored: bool| {
+        let indexing = TextFieldIndexing::default()
+            .set_tokenizer(tokenizer)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+        let options = TextOptions::default().set_indexing_options(indexing);
+        if stored { options.set_stored() } else { options }
+    };
+    schema.add_text_field("id", STRING | STORED);
+    schema.add_text_field("title", text(KOREAN, true));
+    schema.add_text_field("description", text(KOREAN, true));
+    schema.add_text_field("address", text(KOREAN, false));
+    schema.add_text_field("category_name", text(KOREAN, false));
+    schema.add_text_field("keys", text(KEYSTROKES, false));
+    schema.add_text_field("category", STRING | FAST);
+    schema.add_i64_field("hourly_wage", INDEXED | FAST);
+    schema.add_f64_field("lat", INDEXED | FAST);
+    schema.add_f64_field("lng", INDEXED | FAST);
+    // Jobs posted within the same second still sort, and page, in a stable order.
+    let instant = DateOptions::from(INDEXED | FAST).set_precision(DateTimePrecision::Microseconds);
+    schema.add_date_field("starts_at", instant.clone());
+    schema.add_date_field("created_at", instant);
+    schema.add_text_field("job", STORED);
+    schema.build()
+}
+
+/// Registers the analyzers the schema names.
+pub fn register_tokenizers(manager: &TokenizerManager) {
+    manager.register(KOREAN, TextAnalyzer::from(KoreanTokenizer));
+    manager.register(KEYSTROKES, TextAnalyzer::from(KeystrokeTokenizer));
+}
+
+/// The wage per hour a job pays, for filtering and sorting across hourly and daily wages.
+pub fn hourly_equivalent(job: &Job) -> i64 {
+    match job.wage.kind {
+        WageKind::Hourly => job.wage.amount,
+        WageKind::Daily => {
+            let minutes = (job.ends_at - job.starts_at).whole_minutes().max(1);
+            job.wage.amount * 60 / minutes
+        }
+    }
+}
+
+pub fn date(at: time::OffsetDateTime) -> DateTime {
+    DateTime::from_timestamp_micros((at.unix_timestamp_nanos() / 1000) as i64)
+}
+
+pub fn document(fields: &Fields, job: &Job) -> TantivyDocument {
+    let category_name = job.category_name.as_deref().unwrap_or(&job.category);
+    let mut doc = TantivyDocument::default();
+    doc.add_text(fields.id, &job.id);
+    doc.add_text(fields.title, &job.title);
+    doc.add_text(fields.description, &job.description);
+    doc.add_text(fields.address, &job.location.address);
+    doc.add_text(fields.category_name, category_name);
+    doc.add_text(fields.keys, format!("{} {}", job.title, category_name));
+    doc.add_text(fields.category, &job.category);
+    doc.add_i64(fields.hourly_wage, hourly_equivalent(job));
+    doc.add_f64(fields.lat, job.location.lat);
+    doc.add_f64(fields.lng, job.location.lng);
+    doc.add_date(fields.starts_at, date(job.starts_at));
+    doc.add_date(fields.created_at, date(job.created_at));
+    // A `Job` is plain data: serializing it cannot fail.
+    doc.add_text(fields.job, serde_json::to_string(job).expect("a job serializes"));
+    doc
+}

@@ -1,0 +1,151 @@
+//! The control socket: how operator commands (`onetime backup`, `onetime admin create`) reach a
+//! running instance.
+//!
+//! A running instance holds its data directory exclusively, so a command first asks the instance
+//! over a Unix socket in that directory (reachable only by whoever may read the data anyway), and
+//! the instance does the work while serving. When nothing answers, the command opens the data
+//! directory itself.
+//!
+//! The protocol is one JSON request line and one JSON reply line:
+//! `{"command": "backup", "dir": "/abs/path"}` or
+//! `{"command": "create-admin", "email": …, "password": …, "name": …}`, answered by
+//! `{"result": …}` or `{"error": "…"}`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use onetime_user::UsersConfig;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+
+use crate::services::Stores;
+use crate::{admin, backup};
+
+pub const CONTROL_SOCKET: &str = "onetime.sock";
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Request {
+    Backup {
+        dir: PathBuf,
+    },
+    CreateAdmin {
+        email: String,
+        password: String,
+        name: Option<String>,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Reply {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// What the running instance answers requests with.
+pub struct Instance {
+    pub data_dir: PathBuf,
+    pub stores: Stores,
+    pub users: UsersConfig,
+}
+
+/// The running instance's end of the control socket.
+pub struct ControlSocket {
+    path: PathBuf,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ControlSocket {
+    /// Listens in `instance.data_dir`. Any socket file already there is stale: the caller holds
+    /// the data directory's lock.
+    pub fn start(instance: Instance) -> anyhow::Result<Self> {
+        let path = instance.data_dir.join(CONTROL_SOCKET);
+        let _ = std::fs::remove_file(&path);
+        let listener = UnixListener::bind(&path).with_context(|| format!("cannot listen on {}", path.display()))?;
+        let instance = Arc::new(instance);
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let instance = instance.clone();
+                tokio::spawn(async move {
+                    if let Err(error) = answer(stream, &instance).await {
+                        tracing::warn!(%error, "control request failed");
+                    }
+                });
+            }
+        });
+        Ok(Self { path, task })
+    }
+
+    pub fn stop(self) {
+        self.task.abort();
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+async fn answer(stream: UnixStream, instance: &Instance) -> anyhow::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut line = String::new();
+    BufReader::new(read).read_line(&mut line).await?;
+    let outcome = match serde_json::from_str::<Request>(&line) {
+        Ok(request) => handle(request, instance).await,
+        Err(e) => Err(anyhow::anyhow!("bad control request: {e}")),
+    };
+    let reply = match outcome {
+        Ok(result) => Reply {
+            result: Some(result),
+            error: None,
+        },
+        Err(e) => Reply {
+            result: None,
+            error: Some(format!("{e:#}")),
+        },
+    };
+    let mut bytes = serde_json::to_vec(&reply)?;
+    bytes.push(b'\n');
+    write.write_all(&bytes).await?;
+    Ok(())
+}
+
+async fn handle(request: Request, instance: &Instance) -> anyhow::Result<serde_json::Value> {
+    match request {
+        Request::Backup { dir } => {
+            tracing::info!(dir = %dir.display(), "backup requested");
+            let (stores, data_dir) = (instance.stores.all(), instance.data_dir.clone());
+            let files = tokio::task::spawn_blocking(move || backup::backup(&stores, &data_dir, &dir)).await??;
+            Ok(serde_json::to_value(files)?)
+        }
+        Request::CreateAdmin { email, password, name } => {
+            tracing::info!(%email, "administrator creation requested");
+            let admin = onetime_user::NewAdmin { email, password, name };
+            let created = admin::create_in(&instance.stores.users, &instance.users, admin).await?;
+            Ok(serde_json::to_value(created)?)
+        }
+    }
+}
+
+/// Sends `request` to the instance running on `data_dir`; `None` when no instance answers there.
+pub async fn ask<T: DeserializeOwned>(data_dir: &Path, request: &Request) -> Option<anyhow::Result<T>> {
+    let stream = UnixStream::connect(data_dir.join(CONTROL_SOCKET)).await.ok()?;
+    Some(
+        async move {
+            let (read, mut write) = stream.into_split();
+            let mut bytes = serde_json::to_vec(request)?;
+            bytes.push(b'\n');
+            write.write_all(&bytes).await?;
+            let mut line = String::new();
+            BufReader::new(read).read_line(&mut line).await?;
+            let reply: Reply = serde_json::from_str(&line).context("the running instance gave no answer")?;
+            match (reply.result, reply.error) {
+                (_, Some(error)) => bail!(error),
+                (Some(result), None) => Ok(serde_json::from_value(result)?),
+                (None, None) => bail!("the running instance gave an empty answer"),
+            }
+        }
+        .await,
+    )
+}

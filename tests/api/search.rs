@@ -1,0 +1,733 @@
+//! Korean job search end to end: jobs posted through the job service become searchable through
+//! the bus; the relevance set, geo filters, suggestions, reindexing and bad input.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use onetime_common::auth::Role;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, problem, spawn_app};
+
+/// (key, title, description, category, address, lat, lng)
+type Fixture = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    f64,
+    f64,
+);
+
+const JOBS: &[Fixture] = &[
+    (
+        "cafe_gangnam",
+        "카페 바리스타",
+        "강남역 근처 카페에서 커피 제조와 음료 서빙을 담당합니다.",
+        "food-cafe",
+        "서울특별시 강남구 강남대로 396",
+        37.4979,
+        127.0276,
+    ),
+    (
+        "starbucks_mapo",
+        "스타벅스 바리스타 구합니다",
+        "홍대입구역 매장입니다. 바리스타 경험자 우대.",
+        "food-cafe",
+        "서울특별시 마포구 양화로 160",
+        37.5568,
+        126.9237,
+    ),
+    (
+        "logistics_icheon",
+        "물류센터 상하차",
+        "쿠팡 물류센터에서 택배 상하차 작업을 합니다.",
+        "logistics",
+        "경기도 이천시 마장면 덕이로 154",
+        37.2350,
+        127.3660,
+    ),
+    (
+        "logistics_spaced",
+        "물류 센터 분류 작업",
+        "입고 상품 분류와 검수를 합니다.",
+        "logistics",
+        "인천광역시 서구 원창로 100",
+        37.5200,
+        126.6400,
+    ),
+    (
+        "convenience_night",
+        "편의점 야간 알바",
+        "GS25 편의점 계산과 상품 진열을 합니다.",
+        "retail",
+        "서울특별시 관악구 관악로 1",
+        37.4812,
+        126.9527,
+    ),
+    (
+        "event_concert",
+        "콘서트 행사 스태프",
+        "잠실 종합운동장 콘서트 관객 안내를 합니다.",
+        "events",
+        "서울특별시 송파구 올림픽로 25",
+        37.5145,
+        127.0737,
+    ),
+    (
+        "office_data",
+        "사무보조 데이터 입력",
+        "엑셀 데이터 입력과 서류 정리를 합니다.",
+        "office",
+        "서울특별시 종로구 세종대로 209",
+        37.5759,
+        126.9769,
+    ),
+    (
+        "cleaning_hotel",
+        "호텔 객실 청소",
+        "객실 침구 교체와 정리를 합니다.",
+        "cleaning",
+        "부산광역시 해운대구 해운대해변로 264",
+        35.1587,
+        129.1604,
+    ),
+    (
+        "construction",
+        "건설 현장 보조",
+        "자재 운반과 현장 정리를 합니다. 안전화를 지참하세요.",
+        "construction",
+        "대전광역시 유성구 엑스포로 1",
+        36.3755,
+        127.3872,
+    ),
+    (
+        "bakery",
+        "베이커리 판매 및 포장",
+        "파리바게뜨 빵 진열과 포장을 합니다.",
+        "food-cafe",
+        "경기도 성남시 분당구 황새울로 360",
+        37.3827,
+        127.1189,
+    ),
+    (
+        "kitchen",
+        "주방 보조 단기",
+        "한식당 주방에서 재료를 손질합니다.",
+        "food-cafe",
+        "서울특별시 영등포구 여의대로 108",
+        37.5259,
+        126.9255,
+    ),
+    (
+        "delivery",
+        "배달 라이더 모집",
+        "오토바이 배달입니다. 면허가 필요합니다.",
+        "logistics",
+        "서울특별시 성동구 왕십리로 83",
+        37.5446,
+        127.0557,
+    ),
+    (
+        "moving",
+        "이사 보조",
+        "가구 운반과 포장을 돕습니다.",
+        "etc",
+        "대구광역시 중구 동성로 1",
+        35.8693,
+        128.5962,
+    ),
+    (
+        "survey",
+        "설문 조사 요원",
+        "길거리에서 설문 조사를 진행합니다.",
+        "etc",
+        "광주광역시 서구 상무대로 1",
+        35.1520,
+        126.8895,
+    ),
+    (
+        "wedding",
+        "웨딩홀 서빙 스태프",
+        "주말 웨딩홀 하객 식사를 서빙합니다.",
+        "events",
+        "서울특별시 강남구 논현로 645",
+        37.5110,
+        127.0220,
+    ),
+    (
+        "cafe_jeju",
+        "제주 카페 알바",
+        "바다 앞 카페에서 음료를 만듭니다.",
+        "food-cafe",
+        "제주특별자치도 제주시 애월읍 애월해안로 272",
+        33.4630,
+        126.3096,
+    ),
+    (
+        "english_cafe",
+        "Cafe staff (English speaking)",
+        "Serve coffee to foreign customers at our cafe in Itaewon.",
+        "food-cafe",
+        "서울특별시 용산구 이태원로 200",
+        37.5345,
+        126.9946,
+    ),
+    (
+        "warehouse",
+        "창고 입출고 관리",
+        "물류 창고의 재고 관리와 입출고를 담당합니다.",
+        "logistics",
+        "경기도 고양시 일산동구 중앙로 1275",
+        37.6584,
+        126.7700,
+    ),
+    (
+        "cosmetics",
+        "올리브영 매장 판매",
+        "화장품 진열과 고객 응대를 합니다.",
+        "retail",
+        "서울특별시 마포구 양화로 153",
+        37.5563,
+        126.9220,
+    ),
+    (
+        "exhibition",
+        "코엑스 박람회 안내 요원",
+        "박람회 관람객 안내와 등록 데스크를 맡습니다.",
+        "events",
+        "서울특별시 강남구 영동대로 513",
+        37.5116,
+        127.0592,
+    ),
+    (
+        "dog",
+        "반려견 산책 도우미",
+        "강아지 산책과 돌봄을 합니다.",
+        "etc",
+        "서울특별시 송파구 송파대로 345",
+        37.5050,
+        127.1100,
+    ),
+    (
+        "scan",
+        "문서 스캔 작업",
+        "오래된 서류를 스캔하고 파일을 정리합니다.",
+        "office",
+        "경기도 수원시 팔달구 정조로 825",
+        37.2664,
+        127.0286,
+    ),
+    (
+        "cleaning_office",
+        "사무실 청소",
+        "판교 사무실 바닥 청소와 분리수거를 합니다.",
+        "cleaning",
+        "경기도 성남시 분당구 판교역로 235",
+        37.4020,
+        127.1086,
+    ),
+    (
+        "mart",
+        "마트 진열 보조",
+        "이마트 식품 코너에서 상품을 진열합니다.",
+        "retail",
+        "서울특별시 성동구 왕십리로 410",
+        37.5612,
+        127.0370,
+    ),
+    (
+        "dawn_delivery",
+        "새벽 배송 분류",
+        "새벽배송 상품을 분류합니다.",
+        "logistics",
+        "경기도 김포시 고촌읍 아라육로 152",
+        37.6020,
+        126.7700,
+    ),
+];
+
+/// Query → keys that must be in its top 5.
+const RELEVANCE: &[(&str, &[&str])] = &[
+    ("카페", &["cafe_gangnam", "cafe_jeju"]),
+    ("카페에서 일할 사람", &["cafe_gangnam"]),
+    ("바리스타", &["cafe_gangnam", "starbucks_mapo"]),
+    ("바리스타를 구합니다", &["starbucks_mapo"]),
+    ("물류센터", &["logistics_icheon", "logistics_spaced"]),
+    ("물류 센터", &["logistics_icheon", "logistics_spaced"]),
+    ("상하차", &["logistics_icheon"]),
+    ("편의점", &["convenience_night"]),
+    ("편의점에서", &["convenience_night"]),
+    ("야간 알바", &["convenience_night"]),
+    ("콘서트", &["event_concert"]),
+    ("행사 스태프", &["event_concert"]),
+    ("데이터 입력", &["office_data"]),
+    ("사무보조", &["office_data"]),
+    ("호텔 청소", &["cleaning_hotel"]),
+    ("청소", &["cleaning_hotel", "cleaning_office"]),
+    ("건설 현장", &["construction"]),
+    ("빵", &["bakery"]),
+    ("주방", &["kitchen"]),
+    ("배달", &["delivery"]),
+    ("이사", &["moving"]),
+    ("설문조사", &["survey"]),
+    ("웨딩홀", &["wedding"]),
+    ("cafe", &["english_cafe", "cafe_gangnam"]),
+    ("CAFE", &["english_cafe"]),
+    ("coffee", &["english_cafe"]),
+    ("barista", &["cafe_gangnam"]),
+    ("창고", &["warehouse"]),
+    ("화장품", &["cosmetics"]),
+    ("박람회", &["exhibition"]),
+    ("강아지", &["dog"]),
+    ("스캔", &["scan"]),
+    ("분리수거", &["cleaning_office"]),
+    ("진열", &["mart"]),
+    ("새벽배송", &["dawn_delivery"]),
+    ("바리스터", &["cafe_gangnam", "starbucks_mapo"]),
+    ("편의졈", &["convenience_night"]),
+    ("coffe", &["english_cafe"]),
+    ("강남", &["cafe_gangnam"]),
+    ("해운대", &["cleaning_hotel"]),
+    ("제주", &["cafe_jeju"]),
+    ("판교", &["cleaning_office"]),
+    ("마포구 카페", &["starbucks_mapo"]),
+    ("홍대", &["starbucks_mapo"]),
+    ("잠실", &["event_concert"]),
+    ("이태원", &["english_cafe"]),
+];
+
+struct Seeded {
+    app: TestApp,
+    ids: HashMap<&'static str, String>,
+    employer: String,
+}
+
+fn posting(fixture: &Fixture, starts_in_days: i64) -> Value {
+    let (_, title, description, category, address, lat, lng) = *fixture;
+    let starts = time::OffsetDateTime::now_utc() + time::Duration::days(starts_in_days);
+    let rfc = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap();
+    json!({
+        "title": title, "description": description, "category": category,
+        "wage": { "type": "hourly", "amount": 12000 },
+        "location": { "address": address, "lat": lat, "lng": lng },
+        "startsAt": rfc(starts), "endsAt": rfc(starts + time::Duration::hours(5)), "headcount": 2,
+    })
+}
+
+/// Waits until `path` answers with `total == expected`, for at most 5 s.
+async fn wait_for_total(app: &TestApp, path: &str, expected: u64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let body: Value = app.get(path).await.json().await.unwrap();
+        if body["total"] == expected || Instant::now() > deadline {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+async fn seeded() -> Seeded {
+    let app = spawn_app().await;
+    let employer = app.token_for("employer-1", Role::Employer);
+    let mut ids = HashMap::new();
+    for (i, fixture) in JOBS.iter().enumerate() {
+        let response = app
+            .post_json_as("/jobs", &employer, &posting(fixture, 1 + i as i64))
+            .await;
+        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+        let job: Value = response.json().await.unwrap();
+        ids.insert(fixture.0, job["id"].as_str().unwrap().to_owned());
+    }
+    let all = wait_for_total(&app, "/search/jobs?limit=1", JOBS.len() as u64).await;
+    assert_eq!(all["total"], JOBS.len() as u64, "every posted job is indexed");
+    Seeded { app, ids, employer }
+}
+
+async fn top_ids(app: &TestApp, query: &str) -> Vec<String> {
+    let url = format!("/search/jobs?limit=5&q={}", urlencode(query));
+    let body: Value = app.get(&url).await.json().await.unwrap();
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn urlencode(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn the_relevance_set_finds_what_a_person_means() {
+    let Seeded { app, ids, .. } = seeded().await;
+    let mut misses = Vec::new();
+    for (query, expected) in RELEVANCE {
+        let top = top_ids(&app, query).await;
+        for key in *expected {
+            if !top.contains(&ids[key]) {
+                let names: Vec<_> = top
+                    .iter()
+                    .map(|id| ids.iter().find(|(_, v)| *v == id).unwrap().0)
+                    .collect();
+                misses.push(format!("{query:?} should find {key} in its top 5, found {names:?}"));
+            }
+        }
+    }
+    assert!(RELEVANCE.len() >= 40);
+    assert!(misses.is_empty(), "{} misses:\n{}", misses.len(), misses.join("\n"));
+}
+
+#[tokio::test]
+async fn results_carry_highlights_facets_and_paging() {
+    let Seeded { app, .. } = seeded().await;
+    let body: Value = app.get("/search/jobs?q=카페&limit=2").await.json().await.unwrap();
+    let first = &body["items"][0];
+    let highlighted = |field: &str| {
+        first["highlights"][field]
+            .as_str()
+            .unwrap_or_default()
+            .contains("<b>카페</b>")
+    };
+    assert!(highlighted("title") || highlighted("description"), "{first}");
+    assert!(first["wage"]["amount"].is_i64() && first["status"] == "open");
+    assert!(body["facets"]["category"]["food-cafe"].as_u64().unwrap() >= 3);
+    assert!(body["tookMs"].is_number());
+    let next = body["nextCursor"].as_str().expect("another page");
+    let second: Value = app
+        .get(&format!("/search/jobs?q=카페&limit=2&cursor={next}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(second["items"][0]["id"], body["items"][0]["id"]);
+
+    let filtered: Value = app
+        .get("/search/jobs?q=카페&category=food-cafe")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        filtered["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["category"] == "food-cafe")
+    );
+    let unfiltered: Value = app.get("/search/jobs?q=카페").await.json().await.unwrap();
+    assert_eq!(
+        filtered["facets"], unfiltered["facets"],
+        "facets leave the category filter out"
+    );
+}
+
+const GANGNAM_STATION: (f64, f64) = (37.4979, 127.0276);
+
+#[tokio::test]
+async fn a_radius_around_gangnam_station_keeps_near_jobs_in_distance_order() {
+    let Seeded { app, ids, .. } = seeded().await;
+    let (lat, lng) = GANGNAM_STATION;
+    let url = format!("/search/jobs?lat={lat}&lng={lng}&radiusKm=5&sort=distance&limit=100");
+    let body: Value = app.get(&url).await.json().await.unwrap();
+    let found: Vec<&str> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    for near in ["cafe_gangnam", "wedding", "exhibition"] {
+        assert!(found.contains(&ids[near].as_str()), "{near} is within 5 km of 강남역");
+    }
+    for far in ["starbucks_mapo", "cleaning_hotel", "cafe_jeju", "logistics_icheon"] {
+        assert!(!found.contains(&ids[far].as_str()), "{far} is not");
+    }
+    let distances: Vec<f64> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["distanceKm"].as_f64().unwrap())
+        .collect();
+    assert!(distances.windows(2).all(|w| w[0] <= w[1]), "{distances:?}");
+    assert!(distances[0] < 0.1 && distances.iter().all(|d| *d <= 5.0));
+    assert_eq!(body["total"], found.len());
+}
+
+#[tokio::test]
+async fn filters_by_wage_and_start_date() {
+    let Seeded { app, ids, employer } = seeded().await;
+    let mut well_paid = posting(&JOBS[0], 3);
+    well_paid["title"] = json!("고급 레스토랑 서빙");
+    well_paid["wage"] = json!({ "type": "hourly", "amount": 30000 });
+    let created: Value = app
+        .post_json_as("/jobs", &employer, &well_paid)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let body = wait_for_total(&app, "/search/jobs?minWage=20000", 1).await;
+    assert_eq!(body["items"][0]["id"], created["id"]);
+
+    let day = (time::OffsetDateTime::now_utc() + time::Duration::days(1))
+        .to_offset(time::macros::offset!(+9))
+        .date();
+    let body: Value = app
+        .get(&format!("/search/jobs?from={day}&to={day}&limit=100"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let found: Vec<&str> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        found.contains(&ids["cafe_gangnam"].as_str()),
+        "the job starting tomorrow: {body}"
+    );
+    assert!(found.len() < JOBS.len());
+}
+
+#[tokio::test]
+async fn suggestions_complete_prefixes_partial_syllables_and_initials() {
+    let Seeded { app, .. } = seeded().await;
+    for typed in ["바리", "바리스", "발", "ㅂㄹㅅㅌ"] {
+        let body: Value = app
+            .get(&format!("/search/suggestions?q={}", urlencode(typed)))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let suggestions: Vec<&str> = body["suggestions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect();
+        assert!(suggestions.contains(&"바리스타"), "{typed}: {suggestions:?}");
+    }
+    let body: Value = app.get("/search/suggestions?q=").await.json().await.unwrap();
+    assert_eq!(body["suggestions"], json!([]));
+}
+
+#[tokio::test]
+async fn closed_and_cancelled_jobs_leave_the_index() {
+    let Seeded { app, ids, employer } = seeded().await;
+    let response = app.delete_as(&format!("/jobs/{}", ids["moving"]), &employer).await;
+    assert_eq!(response.status(), 204);
+    let body = wait_for_total(&app, "/search/jobs?q=이사", 0).await;
+    assert_eq!(body["total"], 0, "a cancelled job is not searchable: {body}");
+}
+
+#[tokio::test]
+async fn a_new_job_is_searchable_within_a_second() {
+    let app = spawn_app().await;
+    let employer = app.token_for("employer-1", Role::Employer);
+    let posted = Instant::now();
+    let response = app.post_json_as("/jobs", &employer, &posting(&JOBS[0], 1)).await;
+    assert_eq!(response.status(), 201);
+    let body = wait_for_total(&app, "/search/jobs?q=바리스타", 1).await;
+    assert_eq!(body["total"], 1);
+    assert!(posted.elapsed() < Duration::from_secs(1), "took {:?}", posted.elapsed());
+}
+
+#[tokio::test]
+async fn reindex_rebuilds_while_search_answers() {
+    let Seeded { app, .. } = seeded().await;
+    let admin = app.token_for("admin-1", Role::Admin);
+    let worker = app.token_for("worker-1", Role::Worker);
+    assert_eq!(
+        app.client
+            .post(app.url("/search/reindex"))
+            .bearer_auth(&worker)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        app.client
+            .post(app.url("/search/reindex"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+
+    let response = app
+        .client
+        .post(app.url("/search/reindex"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let task_id = response.json::<Value>().await.unwrap()["taskId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let task = loop {
+        let during: Value = app.get("/search/jobs?q=카페").await.json().await.unwrap();
+        assert!(during["total"].as_u64().unwrap() >= 1, "search keeps answering");
+        let task: Value = app
+            .get_as(&format!("/search/reindex/{task_id}"), &admin)
+            .await
+            .json()
+            .await
+            .unwrap();
+        if task["state"] != "running" || Instant::now() > deadline {
+            break task;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(task["state"], "done", "{task}");
+    assert_eq!(task["indexed"], JOBS.len());
+    let after: Value = app.get("/search/jobs?limit=1").await.json().await.unwrap();
+    assert_eq!(after["total"], JOBS.len());
+    assert_eq!(app.get_as("/search/reindex/nope", &admin).await.status(), 404);
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_or_answered_sanely() {
+    let Seeded { app, .. } = seeded().await;
+    for path in [
+        "/search/jobs?lat=NaN&lng=127",
+        "/search/jobs?lat=37.5&lng=127&radiusKm=-3",
+        "/search/jobs?radiusKm=3",
+        "/search/jobs?sort=distance",
+        "/search/jobs?limit=0",
+        "/search/jobs?limit=abc",
+        "/search/jobs?cursor=garbage!",
+        "/search/jobs?from=yesterday",
+        &format!("/search/jobs?q={}", "가".repeat(500)),
+    ] {
+        let response = app.get(path).await;
+        assert!(response.status().is_client_error(), "{path}: {}", response.status());
+        problem(response).await;
+    }
+    for q in [
+        "\"unbalanced",
+        "title:카페",
+        "(카페 OR",
+        "*",
+        "카페 AND -바리스타",
+        "~!@#$%^&*()",
+        "에서",
+        " ",
+    ] {
+        let response = app.get(&format!("/search/jobs?q={}", urlencode(q))).await;
+        assert_eq!(response.status(), 200, "{q}");
+        let body: Value = response.json().await.unwrap();
+        assert!(body["items"].is_array(), "{q}: {body}");
+    }
+}
+
+/// Every id a paged list answers, following `nextCursor`.
+async fn all_ids(client: &reqwest::Client, first_url: &str) -> std::collections::BTreeSet<String> {
+    let mut ids = std::collections::BTreeSet::new();
+    let mut url = first_url.to_owned();
+    for _ in 0..1000 {
+        let body: Value = client.get(&url).send().await.unwrap().json().await.unwrap();
+        ids.extend(
+            body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["id"].as_str().unwrap().to_owned()),
+        );
+        match body["nextCursor"].as_str() {
+            Some(cursor) => url = format!("{first_url}&cursor={cursor}"),
+            None => break,
+        }
+    }
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_kill_mid_stream_the_index_holds_exactly_the_open_jobs() {
+    use crate::process::{Server, onetime};
+    const SECRET: &str = "crash-test-secret-crash-test-secret-0001";
+    let dir = tempfile::tempdir().unwrap();
+    let start = || {
+        let mut command = onetime(dir.path());
+        command.env("ONETIME_AUTH__JWT_SECRET", SECRET);
+        Server::start(&mut command)
+    };
+    let keys = onetime_common::auth::JwtKeys::new(SECRET.as_bytes(), "onetime", "onetime", Duration::from_secs(900));
+    let employer = keys.issue("employer-1", Role::Employer).0;
+    let client = reqwest::Client::new();
+
+    let mut server = start();
+    let created = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut writers = tokio::task::JoinSet::new();
+    for writer in 0..6 {
+        let (client, url, employer, created) = (client.clone(), server.url.clone(), employer.clone(), created.clone());
+        writers.spawn(async move {
+            for n in 0..200 {
+                let body = posting(&JOBS[(writer * 7 + n) % JOBS.len()], 1);
+                match client
+                    .post(format!("{url}/jobs"))
+                    .bearer_auth(&employer)
+                    .json(&body)
+                    .send()
+                    .await
+                {
+                    Ok(response) if response.status() == 201 => {
+                        created.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    _ => return,
+                }
+            }
+        });
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while created.load(std::sync::atomic::Ordering::SeqCst) < 60 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.kill();
+    while writers.join_next().await.is_some() {}
+    assert!(
+        created.load(std::sync::atomic::Ordering::SeqCst) >= 60,
+        "jobs were streaming when the kill came"
+    );
+
+    let server = start();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let health: Value = client
+            .get(format!("{}/health", server.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let lag: u64 = health["services"]["search"]["bus"].as_array().map_or(1, |lanes| {
+            lanes.iter().map(|lane| lane["lag"].as_u64().unwrap_or(1)).sum()
+        });
+        if lag == 0
+            && client
+                .get(format!("{}/ready", server.url))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                == 200
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the index never caught up: {health}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let open = all_ids(&client, &format!("{}/jobs?status=open&limit=100", server.url)).await;
+    let indexed = all_ids(&client, &format!("{}/search/jobs?limit=100", server.url)).await;
+    assert!(open.len() >= 60);
+    assert_eq!(indexed, open, "the index holds exactly the open jobs of the job store");
+}
