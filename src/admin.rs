@@ -34,7 +34,9 @@ pub async fn create(config: &Config, admin: NewAdmin) -> anyhow::Result<CreatedA
 
 /// Creates the administrator in the user store.
 pub async fn create_in(users: &Store, config: &UsersConfig, admin: NewAdmin) -> anyhow::Result<CreatedAdmin> {
-    let user = onetime_user::create_admin(users, config, admin).await.map_err(explain)?;
+    let user = onetime_user::create_admin(users, config, admin)
+        .await
+        .map_err(explain)?;
     tracing::info!(id = %user.id, email = %user.email, "administrator created");
     Ok(CreatedAdmin {
         id: user.id,

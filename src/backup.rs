@@ -1,4 +1,4 @@
-//! `onetime backup <dir>`: a consistent copy of every store and the JWT secret, taken by the
+//! `onetime backup <dir>`: a consistent copy of every store, the search index and the JWT secret, taken by the
 //! running instance while it serves (over the control socket) or from a stopped data directory.
 
 use std::path::{Path, PathBuf};
@@ -41,6 +41,9 @@ pub fn backup(stores: &[Store], data_dir: &Path, target: &Path) -> anyhow::Resul
                 .with_context(|| format!("cannot back up the {} store", store.name()))?,
         );
     }
+    let index = onetime_search::backup(&data_dir.join("search"), &target.join("search"))
+        .context("cannot back up the search index")?;
+    files.extend(index);
     let secret = data_dir.join(JWT_SECRET_FILE);
     if secret.exists() {
         let copy = target.join(JWT_SECRET_FILE);

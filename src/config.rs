@@ -271,7 +271,10 @@ mod tests {
         config.mail.smtp.username = "mailer".to_owned();
         config.mail.smtp.password = "smtp-secret-value".to_owned();
         let shown = config.redacted_toml();
-        assert!(!shown.contains("smtp-secret-value") && shown.contains("<redacted>"), "{shown}");
+        assert!(
+            !shown.contains("smtp-secret-value") && shown.contains("<redacted>"),
+            "{shown}"
+        );
 
         let refused = |change: fn(&mut Config), key: &str| {
             let mut config = Config::load(None).unwrap();
@@ -280,7 +283,10 @@ mod tests {
             assert!(error.contains(key), "{key}: {error}");
         };
         refused(|c| c.users.argon2.memory_kib = 4, "users.argon2");
-        refused(|c| c.users.public_base_url = "oneday.example".to_owned(), "users.public_base_url");
+        refused(
+            |c| c.users.public_base_url = "oneday.example".to_owned(),
+            "users.public_base_url",
+        );
         refused(|c| c.users.login_throttle.max_failures = 0, "users.login_throttle");
         refused(|c| c.users.reset_token_ttl_seconds = 0, "users.reset_token_ttl_seconds");
         refused(|c| c.mail.from = "not a mailbox".to_owned(), "mail.from");

@@ -81,8 +81,10 @@ impl ControlSocket {
         Ok(Self { path, task })
     }
 
-    pub fn stop(self) {
+    /// Stops listening and waits until the listener has let go of the stores.
+    pub async fn stop(self) {
         self.task.abort();
+        let _ = self.task.await;
         let _ = std::fs::remove_file(&self.path);
     }
 }

@@ -60,7 +60,7 @@ pub fn wire(
 ) -> anyhow::Result<Wired> {
     let stores = Stores::open(data_dir)?;
 
-    bus.add_source(&stores.users);
+    bus.add_source(onetime_common::events::user::SOURCE, &stores.users);
     let user = UserService::start(
         stores.users.clone(),
         jwt.clone(),
@@ -70,7 +70,7 @@ pub fn wire(
         background,
     )?;
 
-    bus.add_source(&stores.jobs);
+    bus.add_source(onetime_common::events::job::SOURCE, &stores.jobs);
     let job = JobService::start(stores.jobs.clone(), config.jobs.clone(), background)?;
     // Funding follows payments: this takes effect once the payment store is a source (added
     // above this line); until then there is nothing to follow.
@@ -79,7 +79,7 @@ pub fn wire(
     }
 
     let (search, search_routes) = SearchService::start(data_dir.join("search"), job.directory, background)?;
-    bus.subscribe(stores.jobs.name(), search)?;
+    bus.subscribe(onetime_common::events::job::SOURCE, search)?;
 
     Ok(Wired {
         routes: vec![user.routes, job.routes, search_routes],

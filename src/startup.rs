@@ -175,7 +175,7 @@ impl Application {
             tracing::warn!("some events were not delivered before the deadline; they will be after the next start");
         }
         self.bus.stop().await;
-        self.control.stop();
+        self.control.stop().await;
         drop(self.stores);
         drop(self.data_dir);
         tracing::info!("stopped");

@@ -160,6 +160,9 @@ fn backup_copies_the_data_of_a_running_instance_and_of_a_stopped_one() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     let secret = std::fs::read(dir.path().join("jwt-secret")).unwrap();
     assert_eq!(std::fs::read(online.join("jwt-secret")).unwrap(), secret);
+    for file in ["users.redb", "jobs.redb", "search/CURRENT"] {
+        assert!(online.join(file).exists(), "{file} is in the backup");
+    }
 
     let again = run(onetime(dir.path()).arg("backup").arg(&online));
     assert!(!again.status.success(), "a backup never overwrites another");

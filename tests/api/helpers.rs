@@ -64,7 +64,7 @@ pub async fn start(config: Config, data_dir: TempDir) -> TestApp {
     let task = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
     }));
-    TestApp {
+    let app = TestApp {
         addr,
         service_addrs,
         base: format!("http://{addr}"),
@@ -76,10 +76,24 @@ pub async fn start(config: Config, data_dir: TempDir) -> TestApp {
         config,
         shutdown: Some(shutdown),
         task: Some(task),
+    };
+    // The helpers' client speaks plain HTTP; a TLS test checks readiness itself.
+    if app.config.server.tls.files().is_none() {
+        app.wait_until_ready().await;
     }
+    app
 }
 
 impl TestApp {
+    /// Waits (10 s at most) for `/ready`: every service started and its event backlog replayed.
+    pub async fn wait_until_ready(&self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while self.get("/ready").await.status() != 200 {
+            assert!(std::time::Instant::now() < deadline, "the platform never became ready");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

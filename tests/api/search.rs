@@ -731,3 +731,22 @@ async fn after_a_kill_mid_stream_the_index_holds_exactly_the_open_jobs() {
     assert!(open.len() >= 60);
     assert_eq!(indexed, open, "the index holds exactly the open jobs of the job store");
 }
+
+#[tokio::test]
+async fn a_backup_taken_while_serving_restores_jobs_and_their_index() {
+    let Seeded { app, .. } = seeded().await;
+    let target = tempfile::tempdir().unwrap();
+    let backup_dir = target.path().join("backup");
+    let files = onetime::backup::run(&app.config, &backup_dir).await.expect("backup");
+    assert!(files.iter().any(|f| f.ends_with("jobs.redb")));
+    let config = app.config.clone();
+    drop(app.stop().await);
+
+    let mut restored_config = config;
+    restored_config.data_dir = backup_dir;
+    let restored = crate::helpers::start(restored_config, target).await;
+    let jobs: Value = restored.get("/jobs?limit=100").await.json().await.unwrap();
+    assert_eq!(jobs["items"].as_array().unwrap().len(), JOBS.len());
+    let found: Value = restored.get("/search/jobs?q=바리스타").await.json().await.unwrap();
+    assert_eq!(found["total"], 2, "the index came back with the stores: {found}");
+}

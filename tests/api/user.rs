@@ -57,7 +57,10 @@ async fn refresh(app: &TestApp, refresh_token: &Value) -> reqwest::Response {
 }
 
 fn token(body: &Value, which: &str) -> String {
-    body[which].as_str().unwrap_or_else(|| panic!("{which} in {body}")).to_owned()
+    body[which]
+        .as_str()
+        .unwrap_or_else(|| panic!("{which} in {body}"))
+        .to_owned()
 }
 
 /// The token of the `page` link in a mail (a full RFC 5322 message).
@@ -118,27 +121,37 @@ mod smtp {
         pub port: u16,
         /// Every message offered with DATA, accepted or not.
         pub offered: Arc<AtomicUsize>,
+        /// Every `RCPT TO` of the mailbox that does not exist.
+        pub unknown_recipient: Arc<AtomicUsize>,
         accepted: mpsc::UnboundedReceiver<Received>,
     }
+
+    /// The mailbox this server answers `550 no such mailbox` for.
+    pub const UNKNOWN_MAILBOX: &str = "gone@example.com";
 
     impl Server {
         pub async fn start(refuse_first: usize) -> Self {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let port = listener.local_addr().unwrap().port();
             let (sender, accepted) = mpsc::unbounded_channel();
-            let offered = Arc::new(AtomicUsize::new(0));
-            let counter = offered.clone();
+            let counters = Counters {
+                offered: Arc::new(AtomicUsize::new(0)),
+                unknown_recipient: Arc::new(AtomicUsize::new(0)),
+                refuse_first,
+            };
+            let (offered, unknown_recipient) = (counters.offered.clone(), counters.unknown_recipient.clone());
             tokio::spawn(async move {
                 while let Ok((stream, _)) = listener.accept().await {
-                    let (sender, counter) = (sender.clone(), counter.clone());
+                    let (sender, counters) = (sender.clone(), counters.clone());
                     tokio::spawn(async move {
-                        let _ = session(stream, sender, counter, refuse_first).await;
+                        let _ = session(stream, sender, counters).await;
                     });
                 }
             });
             Self {
                 port,
                 offered,
+                unknown_recipient,
                 accepted,
             }
         }
@@ -157,11 +170,17 @@ mod smtp {
         argument[start..end].to_owned()
     }
 
+    #[derive(Clone)]
+    struct Counters {
+        offered: Arc<AtomicUsize>,
+        unknown_recipient: Arc<AtomicUsize>,
+        refuse_first: usize,
+    }
+
     async fn session(
         stream: TcpStream,
         accepted: mpsc::UnboundedSender<Received>,
-        offered: Arc<AtomicUsize>,
-        refuse_first: usize,
+        counters: Counters,
     ) -> std::io::Result<()> {
         let (read, mut write) = stream.into_split();
         let mut lines = BufReader::new(read);
@@ -173,13 +192,21 @@ mod smtp {
                 return Ok(());
             }
             let command = line.trim_end().to_owned();
-            let verb = command.split([' ', ':']).next().unwrap_or_default().to_ascii_uppercase();
+            let verb = command
+                .split([' ', ':'])
+                .next()
+                .unwrap_or_default()
+                .to_ascii_uppercase();
             let reply: &[u8] = match verb.as_str() {
                 "EHLO" => b"250-localhost\r\n250-8BITMIME\r\n250 SIZE 10485760\r\n",
                 "HELO" | "NOOP" => b"250 OK\r\n",
                 "MAIL" => {
                     from = address(&command);
                     b"250 OK\r\n"
+                }
+                "RCPT" if address(&command) == UNKNOWN_MAILBOX => {
+                    counters.unknown_recipient.fetch_add(1, Ordering::SeqCst);
+                    b"550 5.1.1 no such mailbox\r\n"
                 }
                 "RCPT" => {
                     to.push(address(&command));
@@ -203,7 +230,7 @@ mod smtp {
                         // Dot-stuffing: a line starting with a dot was sent with one more.
                         data.extend_from_slice(line.strip_prefix('.').unwrap_or(&line).as_bytes());
                     }
-                    if offered.fetch_add(1, Ordering::SeqCst) < refuse_first {
+                    if counters.offered.fetch_add(1, Ordering::SeqCst) < counters.refuse_first {
                         b"451 4.3.0 busy, try again later\r\n"
                     } else {
                         let mail = Received {
@@ -229,7 +256,9 @@ mod smtp {
 /// The events the user store's outbox holds (the app must be stopped).
 fn published(data_dir: &Path) -> Vec<Envelope> {
     let store = Store::open(data_dir, &onetime_user::STORE).unwrap();
-    store.read_blocking(|tx| outbox::read_range(tx, 0, u64::MAX, 100)).unwrap()
+    store
+        .read_blocking(|tx| outbox::read_range(tx, 0, u64::MAX, 100))
+        .unwrap()
 }
 
 #[tokio::test]
@@ -263,7 +292,11 @@ async fn the_whole_journey_with_mail_through_a_real_smtp_server() {
     let mail = smtp.next().await;
     assert_eq!(mail.to, ["journey@example.com"]);
     assert_eq!(mail.from, "no-reply@oneday.local");
-    assert_eq!(smtp.offered.load(std::sync::atomic::Ordering::SeqCst), 2, "refused once, then retried");
+    assert_eq!(
+        smtp.offered.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "refused once, then retried"
+    );
     let parsed = mail_parser::MessageParser::default().parse(&mail.data).unwrap();
     assert_eq!(parsed.subject(), Some("[원데이] 이메일 주소를 인증해 주세요"));
     let body = parsed.body_text(0).unwrap();
@@ -271,10 +304,14 @@ async fn the_whole_journey_with_mail_through_a_real_smtp_server() {
     assert!(parsed.body_html(0).unwrap().contains("이메일 인증하기"));
     let verification = link_token(&mail.data, "verify-email").unwrap();
 
-    let verified = app.post_json("/auth/verify-email", &json!({ "token": verification })).await;
+    let verified = app
+        .post_json("/auth/verify-email", &json!({ "token": verification }))
+        .await;
     assert_eq!(verified.status(), 200);
     assert_eq!(verified.json::<Value>().await.unwrap()["emailVerified"], true);
-    let again = app.post_json("/auth/verify-email", &json!({ "token": verification })).await;
+    let again = app
+        .post_json("/auth/verify-email", &json!({ "token": verification }))
+        .await;
     assert_eq!(again.status(), 400, "single use");
     assert_eq!(problem(again).await["code"], "invalid_verification_token");
     let profile: Value = app
@@ -323,18 +360,46 @@ async fn the_whole_journey_with_mail_through_a_real_smtp_server() {
 }
 
 #[tokio::test]
+async fn a_mail_refused_for_good_is_set_aside_and_holds_up_nothing() {
+    let mut smtp = smtp::Server::start(0).await;
+    let app = users_app_with(|c| {
+        c.mail.transport = TransportKind::Smtp;
+        c.mail.smtp.host = "127.0.0.1".to_owned();
+        c.mail.smtp.port = smtp.port;
+        c.mail.smtp.security = SmtpSecurity::None;
+    })
+    .await;
+    register(&app, smtp::UNKNOWN_MAILBOX).await;
+    register(&app, "present@example.com").await;
+    assert_eq!(smtp.next().await.to, ["present@example.com"]);
+    // A retry would come a second after the refusal; a permanent one gets none.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(smtp.unknown_recipient.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
 async fn a_forgotten_password_is_reset_through_the_mailed_link() {
     let app = users_app().await;
     let registered = register(&app, "forgetful@example.com").await;
     let verification = mailed_tokens(&mail_dir(&app), "verify-email", 1).await;
-    assert_eq!(verification.len(), 1, "the file transport wrote the verification mail as .eml");
-    let other_device: Value = login(&app, "forgetful@example.com", PASSWORD).await.json().await.unwrap();
+    assert_eq!(
+        verification.len(),
+        1,
+        "the file transport wrote the verification mail as .eml"
+    );
+    let other_device: Value = login(&app, "forgetful@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
 
     for email in ["Forgetful@Example.com", "nobody@example.com"] {
         let response = app.post_json("/auth/password/forgot", &json!({ "email": email })).await;
         assert_eq!(response.status(), 202, "{email}");
     }
-    let bad = app.post_json("/auth/password/forgot", &json!({ "email": "not an address" })).await;
+    let bad = app
+        .post_json("/auth/password/forgot", &json!({ "email": "not an address" }))
+        .await;
     assert_eq!(bad.status(), 422);
     let tokens = mailed_tokens(&mail_dir(&app), "reset-password", 1).await;
     let [reset] = tokens.as_slice() else {
@@ -342,17 +407,26 @@ async fn a_forgotten_password_is_reset_through_the_mailed_link() {
     };
 
     let weak = app
-        .post_json("/auth/password/reset", &json!({ "token": reset, "newPassword": "password" }))
+        .post_json(
+            "/auth/password/reset",
+            &json!({ "token": reset, "newPassword": "password" }),
+        )
         .await;
     assert_eq!(weak.status(), 422);
     assert!(problem(weak).await["errors"]["newPassword"].is_array());
     let new_password = "새 비밀번호 2026";
     let reset_answer = app
-        .post_json("/auth/password/reset", &json!({ "token": reset, "newPassword": new_password }))
+        .post_json(
+            "/auth/password/reset",
+            &json!({ "token": reset, "newPassword": new_password }),
+        )
         .await;
     assert_eq!(reset_answer.status(), 204, "a refused password did not use the link up");
     let again = app
-        .post_json("/auth/password/reset", &json!({ "token": reset, "newPassword": "another one 3" }))
+        .post_json(
+            "/auth/password/reset",
+            &json!({ "token": reset, "newPassword": "another one 3" }),
+        )
         .await;
     assert_eq!(again.status(), 400);
     assert_eq!(problem(again).await["code"], "invalid_reset_token");
@@ -377,7 +451,11 @@ async fn a_reused_refresh_token_ends_its_whole_session() {
     assert_eq!(replayed.status(), 401);
     assert_eq!(problem(replayed).await["code"], "refresh_token_reused");
     let successor = refresh(&app, &second["refreshToken"]).await;
-    assert_eq!(successor.status(), 401, "the thief's (or the owner's) newer token died too");
+    assert_eq!(
+        successor.status(),
+        401,
+        "the thief's (or the owner's) newer token died too"
+    );
 
     let unrelated = refresh(&app, &registered["refreshToken"]).await;
     assert_eq!(unrelated.status(), 200, "other sessions go on");
@@ -464,23 +542,58 @@ async fn bad_input_gets_a_problem_and_leaves_no_account_behind() {
         ("array name", with("name", json!(["김"])), 422, Some("name")),
         ("null body", "null".to_owned(), 422, None),
         ("array body", "[]".to_owned(), 422, None),
-        ("truncated JSON", r#"{"email": "careful@example.com""#.to_owned(), 400, None),
+        (
+            "truncated JSON",
+            r#"{"email": "careful@example.com""#.to_owned(),
+            400,
+            None,
+        ),
         ("not JSON", "email=careful@example.com".to_owned(), 400, None),
         ("trailing comma", valid.to_string().replace('}', ",}"), 400, None),
         ("trailing data", format!("{valid} {valid}"), 400, None),
         ("empty body", String::new(), 400, None),
-        ("lone surrogate", with("name", json!("x")).replace("\"x\"", r#""\ud800""#), 400, None),
-        ("bidi override", with("name", json!("\u{202E}gnp.exe")), 422, Some("name")),
+        (
+            "lone surrogate",
+            with("name", json!("x")).replace("\"x\"", r#""\ud800""#),
+            400,
+            None,
+        ),
+        (
+            "bidi override",
+            with("name", json!("\u{202E}gnp.exe")),
+            422,
+            Some("name"),
+        ),
         ("hangul filler", with("name", json!("\u{3164}")), 422, Some("name")),
         ("zero width", with("name", json!("\u{200B}")), 422, Some("name")),
         ("NUL in name", with("name", json!("김\u{0}")), 422, Some("name")),
         ("blank name", with("name", json!("   ")), 422, Some("name")),
-        ("fullwidth at", with("email", json!("careful＠example.com")), 422, Some("email")),
+        (
+            "fullwidth at",
+            with("email", json!("careful＠example.com")),
+            422,
+            Some("email"),
+        ),
         ("no domain", with("email", json!("careful@")), 422, Some("email")),
-        ("control in email", with("email", json!("care\u{1}ful@example.com")), 422, Some("email")),
+        (
+            "control in email",
+            with("email", json!("care\u{1}ful@example.com")),
+            422,
+            Some("email"),
+        ),
         ("short password", with("password", json!("Ab1!")), 422, Some("password")),
-        ("one-class password", with("password", json!("aaaaaaaaaaaa")), 422, Some("password")),
-        ("password is email", with("password", json!(email)), 422, Some("password")),
+        (
+            "one-class password",
+            with("password", json!("aaaaaaaaaaaa")),
+            422,
+            Some("password"),
+        ),
+        (
+            "password is email",
+            with("password", json!(email)),
+            422,
+            Some("password"),
+        ),
         ("landline", with("phone", json!("02-123-4567")), 422, Some("phone")),
         ("900 kB name", with("name", json!(huge_name)), 422, Some("name")),
         ("1.1 MB name", with("name", json!(oversized)), 413, None),
@@ -501,7 +614,8 @@ async fn bad_input_gets_a_problem_and_leaves_no_account_behind() {
         }
     }
 
-    let every_field_at_once = json!({ "email": "nope", "password": "short", "name": "", "phone": "1", "role": "worker" });
+    let every_field_at_once =
+        json!({ "email": "nope", "password": "short", "name": "", "phone": "1", "role": "worker" });
     let answer = problem(app.post_json("/auth/register", &every_field_at_once).await).await;
     for field in ["email", "password", "name", "phone"] {
         assert!(answer["errors"][field].is_array(), "{field}: {answer}");
@@ -558,21 +672,31 @@ async fn profiles_are_read_updated_and_shown_to_others_without_contact_details()
     assert_eq!(cleared["region"], "서울 강남구", "absent fields stay");
 
     let refused = app
-        .put_json_as("/users/profile", &kim_token, &json!({ "name": "새 이름", "phone": "12345" }))
+        .put_json_as(
+            "/users/profile",
+            &kim_token,
+            &json!({ "name": "새 이름", "phone": "12345" }),
+        )
         .await;
     assert_eq!(refused.status(), 422);
     let unchanged: Value = app.get_as("/users/profile", &kim_token).await.json().await.unwrap();
     assert_eq!(unchanged["name"], "김 원데", "a refused update changes nothing");
 
     let public: Value = app
-        .get_as(&format!("/users/{}", kim["user"]["id"].as_str().unwrap()), &token(&lee, "accessToken"))
+        .get_as(
+            &format!("/users/{}", kim["user"]["id"].as_str().unwrap()),
+            &token(&lee, "accessToken"),
+        )
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(public["name"], "김 원데");
     assert_eq!(public["region"], "서울 강남구");
-    assert!(public.get("email").is_none() && public.get("phone").is_none(), "{public}");
+    assert!(
+        public.get("email").is_none() && public.get("phone").is_none(),
+        "{public}"
+    );
     let unknown = app.get_as("/users/0190-no-such-user", &kim_token).await;
     assert_eq!(unknown.status(), 404);
     problem(unknown).await;
@@ -586,16 +710,26 @@ async fn changing_the_password_keeps_this_session_and_ends_the_others() {
     let access = token(&here, "accessToken");
     let change = |current: &str, new: &str| json!({ "currentPassword": current, "newPassword": new });
 
-    let wrong = app.put_json_as("/users/password", &access, &change("guess 123", "new password 9")).await;
+    let wrong = app
+        .put_json_as("/users/password", &access, &change("guess 123", "new password 9"))
+        .await;
     assert_eq!(wrong.status(), 403);
     assert_eq!(problem(wrong).await["code"], "wrong_password");
-    let weak = app.put_json_as("/users/password", &access, &change(PASSWORD, "newpassword")).await;
+    let weak = app
+        .put_json_as("/users/password", &access, &change(PASSWORD, "newpassword"))
+        .await;
     assert_eq!(weak.status(), 422);
-    let done = app.put_json_as("/users/password", &access, &change(PASSWORD, "new password 9")).await;
+    let done = app
+        .put_json_as("/users/password", &access, &change(PASSWORD, "new password 9"))
+        .await;
     assert_eq!(done.status(), 204);
 
     assert_eq!(refresh(&app, &elsewhere["refreshToken"]).await.status(), 401);
-    assert_eq!(refresh(&app, &here["refreshToken"]).await.status(), 200, "this session goes on");
+    assert_eq!(
+        refresh(&app, &here["refreshToken"]).await.status(),
+        200,
+        "this session goes on"
+    );
     assert_eq!(login(&app, "mover@example.com", PASSWORD).await.status(), 401);
     assert_eq!(login(&app, "mover@example.com", "new password 9").await.status(), 200);
 }
@@ -660,7 +794,11 @@ async fn admins_are_created_from_the_command_line_offline_and_while_serving() {
     let mut config = test_config(&data_dir);
     fast(&mut config);
     let app = start(config, data_dir).await;
-    let session: Value = login(&app, "root@example.com", "admin password 1").await.json().await.unwrap();
+    let session: Value = login(&app, "root@example.com", "admin password 1")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(session["user"]["role"], "admin");
     assert_eq!(session["user"]["emailVerified"], true);
     assert_eq!(session["user"]["name"], "관리자");
@@ -669,14 +807,22 @@ async fn admins_are_created_from_the_command_line_offline_and_while_serving() {
     let args = ["--email", "ops@example.com", "--password", "-", "--name", "운영팀"];
     let output = admin_create(app.data_dir.path(), &args, "ops password 2\n").await;
     assert!(output.status.success(), "{}", text(&output.stderr));
-    let session: Value = login(&app, "ops@example.com", "ops password 2").await.json().await.unwrap();
+    let session: Value = login(&app, "ops@example.com", "ops password 2")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(session["user"]["role"], "admin");
     assert_eq!(session["user"]["name"], "운영팀");
 
     let args = ["--email", "OPS@example.com", "--password", "ops password 2"];
     let output = admin_create(app.data_dir.path(), &args, "").await;
     assert!(!output.status.success());
-    assert!(text(&output.stderr).contains("exists already"), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("exists already"),
+        "{}",
+        text(&output.stderr)
+    );
 
     let args = ["--email", "weak@example.com", "--password", "password"];
     let output = admin_create(app.data_dir.path(), &args, "").await;
@@ -712,5 +858,8 @@ async fn health_shows_the_user_store() {
     let health: Value = app.get("/health").await.json().await.unwrap();
     let user = &health["services"]["user"];
     assert_eq!(user["status"], "ok");
-    assert!(user["store"]["file"].as_str().unwrap().ends_with("users.redb"), "{health}");
+    assert!(
+        user["store"]["file"].as_str().unwrap().ends_with("users.redb"),
+        "{health}"
+    );
 }

@@ -242,7 +242,7 @@ fn setup(dir: &Path, batch_size: usize) -> anyhow::Result<Setup> {
         max_backoff: Duration::from_secs(30),
         prune_interval: Duration::from_secs(30),
     });
-    bus.add_source(&source);
+    bus.add_source(SOURCE.name, &source);
     let subscriber = Timed {
         inner: StoreSubscriber::new(
             sink.clone(),

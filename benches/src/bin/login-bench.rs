@@ -59,8 +59,13 @@ async fn main() -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
 
-    println!("== raw argon2id (m={} KiB, t={}, p={}) on {cpus} threads ==", args.memory_kib, args.iterations, args.parallelism);
-    let raw = tokio::task::spawn_blocking(move || raw_verifications(params, cpus, Duration::from_secs(args.raw_seconds))).await??;
+    println!(
+        "== raw argon2id (m={} KiB, t={}, p={}) on {cpus} threads ==",
+        args.memory_kib, args.iterations, args.parallelism
+    );
+    let raw =
+        tokio::task::spawn_blocking(move || raw_verifications(params, cpus, Duration::from_secs(args.raw_seconds)))
+            .await??;
     println!("raw verifications/s: {raw:.1}");
 
     let client = reqwest::Client::builder()
@@ -68,7 +73,9 @@ async fn main() -> anyhow::Result<()> {
         .timeout(Duration::from_secs(120))
         .build()?;
     let run = std::process::id();
-    let emails: Vec<String> = (0..args.burst).map(|i| format!("bench-{run}-{i}@example.com")).collect();
+    let emails: Vec<String> = (0..args.burst)
+        .map(|i| format!("bench-{run}-{i}@example.com"))
+        .collect();
     println!("== registering {} accounts ==", emails.len());
     let started = Instant::now();
     for chunk in emails.chunks(cpus * 4) {
@@ -219,7 +226,12 @@ async fn probe_health(
 }
 
 /// The mean time of failed logins, one after another, each with another address.
-async fn mean_login(client: &reqwest::Client, url: &str, emails: &[String], password: &str) -> anyhow::Result<Duration> {
+async fn mean_login(
+    client: &reqwest::Client,
+    url: &str,
+    emails: &[String],
+    password: &str,
+) -> anyhow::Result<Duration> {
     let mut total = Duration::ZERO;
     for email in emails {
         let sent = Instant::now();

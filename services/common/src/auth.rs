@@ -53,9 +53,12 @@ impl Principal {
         if self.role == role {
             Ok(())
         } else {
-            Err(ApiError::forbidden(
-                format!("only a {role:?} account may do this").to_lowercase(),
-            ))
+            let account = match role {
+                Role::Worker => "a worker",
+                Role::Employer => "an employer",
+                Role::Admin => "an admin",
+            };
+            Err(ApiError::forbidden(format!("only {account} account may do this")))
         }
     }
 }

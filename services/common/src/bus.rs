@@ -154,18 +154,19 @@ impl Bus {
         }
     }
 
-    /// Makes `store`'s outbox a source, named after the store.
-    pub fn add_source(&mut self, store: &Store) {
-        self.sources.insert(store.name(), store.clone());
+    /// Makes `store`'s outbox the source `name` (the publishing service, as its envelopes say).
+    pub fn add_source(&mut self, name: &'static str, store: &Store) {
+        self.sources.insert(name, store.clone());
     }
 
     pub fn subscribe(&mut self, source: &str, subscriber: Arc<dyn Subscriber>) -> Result<(), UnknownSource> {
-        let store = self
+        let (&name, store) = self
             .sources
-            .get(source)
+            .get_key_value(source)
             .ok_or_else(|| UnknownSource(source.to_owned()))?;
         self.lanes.push(Arc::new(Lane {
             subscriber,
+            source_name: name,
             source: store.clone(),
             applied: watch::channel(0).0,
             ready_at: watch::channel(None).0,
@@ -182,13 +183,8 @@ impl Bus {
         for lane in &self.lanes {
             tasks.spawn(run_lane(lane.clone(), self.config.clone(), stop.subscribe()));
         }
-        for store in self.sources.values() {
-            let lanes: Vec<_> = self
-                .lanes
-                .iter()
-                .filter(|l| l.source.name() == store.name())
-                .cloned()
-                .collect();
+        for (&name, store) in &self.sources {
+            let lanes: Vec<_> = self.lanes.iter().filter(|l| l.source_name == name).cloned().collect();
             tasks.spawn(run_pruner(
                 store.clone(),
                 lanes,
@@ -207,6 +203,7 @@ impl Bus {
 /// One subscriber's progress through one source.
 struct Lane {
     subscriber: Arc<dyn Subscriber>,
+    source_name: &'static str,
     source: Store,
     /// The cursor as far as this process knows it applied.
     applied: watch::Sender<u64>,
@@ -220,12 +217,12 @@ impl Lane {
     fn labels(&self) -> [(&'static str, String); 2] {
         [
             ("subscriber", self.subscriber.name().to_owned()),
-            ("source", self.source.name().to_owned()),
+            ("source", self.source_name.to_owned()),
         ]
     }
 
     fn record_failure(&self, error: &dyn std::fmt::Display) {
-        tracing::warn!(subscriber = self.subscriber.name(), source = self.source.name(), %error, "event handler failed; retrying");
+        tracing::warn!(subscriber = self.subscriber.name(), source = self.source_name, %error, "event handler failed; retrying");
         self.failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(error.to_string());
         metrics::counter!("onetime_bus_handler_failures_total", &self.labels()).increment(1);
@@ -274,7 +271,7 @@ async fn blocking<R: Send + 'static>(
 }
 
 async fn run_lane(lane: Arc<Lane>, config: BusConfig, mut stop: watch::Receiver<bool>) {
-    let source = lane.source.name();
+    let source = lane.source_name;
     let mut backoff = Backoff::new(config.max_backoff);
     let mut head = lane.source.outbox_head();
 
@@ -414,7 +411,7 @@ impl RunningBus {
             metrics::gauge!("onetime_bus_lag_events", &lane.labels()).set(lag as f64);
             statuses.push(LaneStatus {
                 subscriber: lane.subscriber.name(),
-                source: lane.source.name(),
+                source: lane.source_name,
                 applied,
                 head,
                 lag,

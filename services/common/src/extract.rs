@@ -65,7 +65,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 /// The field a data error is about. A missing field is reported at the path of the object
 /// that lacks it (`.` for the body itself); the client wants the field's own name.
 fn field_of(path: &str, message: &str) -> String {
-    match message.strip_prefix("missing field `").and_then(|rest| rest.strip_suffix('`')) {
+    match message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+    {
         Some(missing) if path == "." => missing.to_owned(),
         Some(missing) => format!("{path}.{missing}"),
         None => path.to_owned(),
@@ -124,7 +127,10 @@ mod tests {
 
         let error = parse_json::<Signup>(br#"{"age": 3}"#).unwrap_err();
         assert_eq!(error.status, 422);
-        assert!(error.errors.as_ref().unwrap().contains_key("email"), "a missing field is named");
+        assert!(
+            error.errors.as_ref().unwrap().contains_key("email"),
+            "a missing field is named"
+        );
 
         let error = parse_json::<Signup>(br#"{"email": "a@b.kr", "age": 3} []"#).unwrap_err();
         assert_eq!(error.status, 400);

@@ -90,7 +90,7 @@ fn publish_numbered(source: &Store, count: u64) {
 
 fn start(source: &Store, subscribers: Vec<(Store, Recorder)>) -> RunningBus {
     let mut bus = Bus::new(config());
-    bus.add_source(source);
+    bus.add_source("source", source);
     for (store, handler) in subscribers {
         bus.subscribe("source", Arc::new(StoreSubscriber::new(store, handler)))
             .unwrap();

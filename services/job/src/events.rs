@@ -26,11 +26,23 @@ pub fn published(tx: &impl Readable, job: &Job) -> Result<catalogue::Job, Storag
 }
 
 pub fn job_created(tx: &WriteTx, job: &Job) -> Result<(), StorageError> {
-    publish(tx, catalogue::JOB_CREATED, &JobChanged { job: published(tx, job)? })
+    publish(
+        tx,
+        catalogue::JOB_CREATED,
+        &JobChanged {
+            job: published(tx, job)?,
+        },
+    )
 }
 
 pub fn job_updated(tx: &WriteTx, job: &Job) -> Result<(), StorageError> {
-    publish(tx, catalogue::JOB_UPDATED, &JobChanged { job: published(tx, job)? })
+    publish(
+        tx,
+        catalogue::JOB_UPDATED,
+        &JobChanged {
+            job: published(tx, job)?,
+        },
+    )
 }
 
 pub fn job_deleted(tx: &WriteTx, job: &Job, accepted_worker_ids: Vec<String>) -> Result<(), StorageError> {

@@ -73,7 +73,9 @@ impl JobDirectory for Directory {
         self.0
             .read_blocking(|tx| {
                 let jobs = store::open_jobs(tx, after, limit)?;
-                jobs.iter().map(|job| events::published(tx, job)).collect::<Result<_, StorageError>>()
+                jobs.iter()
+                    .map(|job| events::published(tx, job))
+                    .collect::<Result<_, StorageError>>()
             })
             .map_err(|e| e.to_string())
     }

@@ -204,7 +204,9 @@ pub fn categories(tx: &ReadTx) -> Result<Vec<Category>, StorageError> {
 
 /// The display name of category `slug`.
 pub fn category_name(tx: &impl Readable, slug: &str) -> Result<Option<String>, StorageError> {
-    Ok(CATEGORIES.get(tx, &slug.to_owned())?.map(|c| c.name.as_str().to_owned()))
+    Ok(CATEGORIES
+        .get(tx, &slug.to_owned())?
+        .map(|c| c.name.as_str().to_owned()))
 }
 
 /// Adds a category after the others; 409 `category_exists` for a taken slug.

@@ -58,8 +58,8 @@ impl Platform {
             // Nothing consumes the job source here: keep its outbox for the test to read.
             prune_interval: Duration::from_secs(3600),
         });
-        bus.add_source(&jobs);
-        bus.add_source(&payments);
+        bus.add_source(onetime_common::events::job::SOURCE, &jobs);
+        bus.add_source(payment::SOURCE, &payments);
         bus.subscribe(payment::SOURCE, service.funding).unwrap();
         Self {
             router: service.routes.router,
@@ -230,7 +230,11 @@ async fn every_change_appends_its_event_with_a_self_sufficient_payload() {
     let mut published = serde_json::to_value(&created.job).unwrap();
     let category_name = published.as_object_mut().unwrap().remove("categoryName");
     assert_eq!(published, job, "job.created carries the whole job");
-    assert_eq!(category_name, Some(serde_json::json!("물류·배송")), "and its category's name");
+    assert_eq!(
+        category_name,
+        Some(serde_json::json!("물류·배송")),
+        "and its category's name"
+    );
 
     let mut applications = Vec::new();
     for worker in ["w1", "w2", "w3", "w4"] {

@@ -12,6 +12,8 @@ pub mod api;
 mod collect;
 pub mod geo;
 mod index;
+
+pub use index::backup;
 pub mod jamo;
 mod query;
 

@@ -108,7 +108,8 @@ impl Accounts {
                 events::registered(tx, &user)?;
                 let ttl = this.config.verification_ttl();
                 let token = store::issue_email_token(tx, Purpose::VerifyEmail, &user, now, ttl)?;
-                this.mail.enqueue(tx, &mail::verification(&user, &this.links, &token, ttl))?;
+                this.mail
+                    .enqueue(tx, &mail::verification(&user, &this.links, &token, ttl))?;
                 let (session_id, refresh) = store::open_session(tx, &user.id, now, this.config.refresh_ttl())?;
                 Ok((user, session_id, refresh))
             })
@@ -120,7 +121,10 @@ impl Accounts {
     /// Checks the password and starts a session. Unknown addresses and wrong passwords are the
     /// same failure, at the same cost, and count alike towards the account's throttle.
     pub async fn login(&self, email: Email, password: Password) -> Result<SignedIn, UserError> {
-        let attempt = self.throttle.begin(email.as_str()).map_err(UserError::TooManyAttempts)?;
+        let attempt = self
+            .throttle
+            .begin(email.as_str())
+            .map_err(UserError::TooManyAttempts)?;
         let user = self.store.read(move |tx| store::user_by_email(tx, &email)).await?;
         let stored = user.as_ref().map(|user| user.password_hash.clone());
         let matches = self.hasher.verify(password, stored).await?;
@@ -139,8 +143,15 @@ impl Accounts {
 
     /// Exchanges a refresh token for a new pair; a spent one ends its session.
     pub async fn refresh(&self, presented: &str) -> Result<Tokens, UserError> {
-        let (presented, now, ttl) = (TokenHash::of(presented), OffsetDateTime::now_utc(), self.config.refresh_ttl());
-        match self.write(move |tx| Ok(store::rotate(tx, &presented, now, ttl)?)).await? {
+        let (presented, now, ttl) = (
+            TokenHash::of(presented),
+            OffsetDateTime::now_utc(),
+            self.config.refresh_ttl(),
+        );
+        match self
+            .write(move |tx| Ok(store::rotate(tx, &presented, now, ttl)?))
+            .await?
+        {
             Rotation::Rotated {
                 user,
                 session_id,
@@ -247,7 +258,10 @@ impl Accounts {
 
     pub async fn user(&self, id: &str) -> Result<User, UserError> {
         let id = id.to_owned();
-        self.store.read(move |tx| store::user(tx, &id)).await?.ok_or(UserError::NotFound)
+        self.store
+            .read(move |tx| store::user(tx, &id))
+            .await?
+            .ok_or(UserError::NotFound)
     }
 
     pub async fn update_profile(&self, id: &str, changes: ProfileChanges) -> Result<User, UserError> {
@@ -263,7 +277,14 @@ impl Accounts {
     }
 }
 
-fn new_user(email: Email, name: Name, phone: Option<Phone>, role: Role, password_hash: String, now: OffsetDateTime) -> User {
+fn new_user(
+    email: Email,
+    name: Name,
+    phone: Option<Phone>,
+    role: Role,
+    password_hash: String,
+    now: OffsetDateTime,
+) -> User {
     User {
         id: new_id().to_string(),
         email: email.into(),
@@ -299,7 +320,13 @@ fn set_password(
 
 /// Creates an administrator, address verified (an operator vouches for it). For the command
 /// line; nobody becomes an administrator over HTTP.
-pub async fn create_admin(store: &Store, hasher: &Hasher, email: Email, password: Password, name: Name) -> Result<User, UserError> {
+pub async fn create_admin(
+    store: &Store,
+    hasher: &Hasher,
+    email: Email,
+    password: Password,
+    name: Name,
+) -> Result<User, UserError> {
     let password_hash = hasher.hash(password).await?;
     let now = OffsetDateTime::now_utc();
     let mut user = new_user(email, name, None, Role::Admin, password_hash, now);

@@ -163,7 +163,10 @@ impl RegisterRequest {
         let email = refusals.check("email", Email::parse(&self.email));
         let password = refusals.check("password", Password::new(&self.password, &self.email));
         let name = refusals.check("name", Name::parse(&self.name));
-        let phone = refusals.check("phone", Phone::parse_optional(self.phone.as_deref().unwrap_or_default()));
+        let phone = refusals.check(
+            "phone",
+            Phone::parse_optional(self.phone.as_deref().unwrap_or_default()),
+        );
         let (Some(email), Some(password), Some(name), Some(phone)) = (email, password, name, phone) else {
             return Err(UserError::Invalid(refusals));
         };
@@ -202,7 +205,9 @@ impl UpdateProfileRequest {
             name: self.name.and_then(|name| refusals.check("name", Name::parse(&name))),
             phone: optional(self.phone).and_then(|phone| refusals.check("phone", Phone::parse_optional(&phone))),
             bio: optional(self.bio).and_then(|bio| refusals.check("bio", Bio::parse_optional(&bio))),
-            skills: self.skills.and_then(|skills| refusals.check("skills", Skills::parse(&skills))),
+            skills: self
+                .skills
+                .and_then(|skills| refusals.check("skills", Skills::parse(&skills))),
             region: optional(self.region).and_then(|region| refusals.check("region", Region::parse_optional(&region))),
         };
         if refusals.is_empty() {

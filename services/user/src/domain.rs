@@ -87,8 +87,8 @@ impl Email {
             return Err("must contain an @".to_owned());
         };
         let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
-        let local_ok = (1..=64).contains(&local.len())
-            && local.split('.').all(|atom| !atom.is_empty() && atom.chars().all(atext));
+        let local_ok =
+            (1..=64).contains(&local.len()) && local.split('.').all(|atom| !atom.is_empty() && atom.chars().all(atext));
         if !local_ok {
             return Err("has an invalid part before the @".to_owned());
         }
@@ -99,7 +99,9 @@ impl Email {
                 && !label.starts_with('-')
                 && !label.ends_with('-')
         };
-        let tld_ok = labels.last().is_some_and(|tld| tld.chars().any(|c| c.is_ascii_alphabetic()));
+        let tld_ok = labels
+            .last()
+            .is_some_and(|tld| tld.chars().any(|c| c.is_ascii_alphabetic()));
         if labels.len() < 2 || !labels.iter().all(label_ok) || !tld_ok {
             return Err("has an invalid domain after the @".to_owned());
         }
@@ -262,7 +264,9 @@ impl Password {
         let mut classes = password.0.chars().map(class);
         let first = classes.next();
         if classes.all(|c| Some(c) == first) {
-            return Err("must mix at least two of lower-case letters, upper-case letters, digits and symbols".to_owned());
+            return Err(
+                "must mix at least two of lower-case letters, upper-case letters, digits and symbols".to_owned(),
+            );
         }
         if password.0.trim().eq_ignore_ascii_case(email.trim()) {
             return Err("must not be your email address".to_owned());
@@ -298,7 +302,10 @@ fn single_line(input: &str, max: usize) -> Result<String, String> {
 }
 
 fn unprintable(c: char) -> String {
-    format!("must not contain invisible or control characters (found U+{:04X})", c as u32)
+    format!(
+        "must not contain invisible or control characters (found U+{:04X})",
+        c as u32
+    )
 }
 
 /// Characters that render as nothing, or that change how the text around them renders: control
@@ -345,7 +352,10 @@ mod tests {
 
     #[test]
     fn emails_are_trimmed_lower_cased_and_strict() {
-        assert_eq!(Email::parse("  Kim.Won+jobs@Example.CO.KR ").unwrap().as_str(), "kim.won+jobs@example.co.kr");
+        assert_eq!(
+            Email::parse("  Kim.Won+jobs@Example.CO.KR ").unwrap().as_str(),
+            "kim.won+jobs@example.co.kr"
+        );
         for bad in [
             "",
             "plain",
@@ -371,16 +381,33 @@ mod tests {
 
     #[test]
     fn korean_mobile_numbers_become_e164() {
-        for input in ["010-1234-5678", "01012345678", "+82 10 1234 5678", "+82-10-1234-5678", "+82 010 1234 5678"] {
+        for input in [
+            "010-1234-5678",
+            "01012345678",
+            "+82 10 1234 5678",
+            "+82-10-1234-5678",
+            "+82 010 1234 5678",
+        ] {
             assert_eq!(
                 Phone::parse_optional(input).unwrap().unwrap().0,
                 "+821012345678",
                 "{input}"
             );
         }
-        assert_eq!(Phone::parse_optional("011-123-4567").unwrap().unwrap().0, "+82111234567");
+        assert_eq!(
+            Phone::parse_optional("011-123-4567").unwrap().unwrap().0,
+            "+82111234567"
+        );
         assert_eq!(Phone::parse_optional("  ").unwrap(), None);
-        for bad in ["02-123-4567", "010-1234-567", "010-1234-56789", "+1 010 1234 5678", "010.1234.5678", "０１０12345678", "phone"] {
+        for bad in [
+            "02-123-4567",
+            "010-1234-567",
+            "010-1234-56789",
+            "+1 010 1234 5678",
+            "010.1234.5678",
+            "０１０12345678",
+            "phone",
+        ] {
             assert!(Phone::parse_optional(bad).is_err(), "{bad:?} is refused");
         }
     }
@@ -409,11 +436,17 @@ mod tests {
 
     #[test]
     fn bios_keep_lines_regions_and_skills_are_tidied() {
-        assert_eq!(Bio::parse_optional(" 안녕하세요\r\n반갑습니다 ").unwrap().unwrap().0, "안녕하세요\n반갑습니다");
+        assert_eq!(
+            Bio::parse_optional(" 안녕하세요\r\n반갑습니다 ").unwrap().unwrap().0,
+            "안녕하세요\n반갑습니다"
+        );
         assert_eq!(Bio::parse_optional("").unwrap(), None);
         assert!(Bio::parse_optional(&"a".repeat(1001)).is_err());
         assert!(Bio::parse_optional("tab\u{7}bell").is_err());
-        assert_eq!(Region::parse_optional(" 서울  강남구 ").unwrap().unwrap().0, "서울 강남구");
+        assert_eq!(
+            Region::parse_optional(" 서울  강남구 ").unwrap().unwrap().0,
+            "서울 강남구"
+        );
         let skills = Skills::parse(&["바리스타".into(), " Forklift ".into(), "forklift".into()]).unwrap();
         assert_eq!(skills.0, ["바리스타", "Forklift"]);
         assert!(Skills::parse(&[" ".into()]).is_err());
@@ -427,7 +460,13 @@ mod tests {
         assert!(Password::new("비밀번호는길게1", email).is_ok());
         assert!(Password::new("Short1!", email).is_err(), "too short");
         assert!(Password::new(&"aB3".repeat(43), email).is_err(), "too long");
-        for one_class in ["alllowercase", "ALLUPPERCASE", "1234567890", "!@#$%^&*()", "비밀번호비밀번호"] {
+        for one_class in [
+            "alllowercase",
+            "ALLUPPERCASE",
+            "1234567890",
+            "!@#$%^&*()",
+            "비밀번호비밀번호",
+        ] {
             assert!(Password::new(one_class, email).is_err(), "{one_class}");
         }
         assert!(Password::new("KIM@example.com", email).is_err(), "the email address");

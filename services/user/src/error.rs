@@ -14,7 +14,7 @@ pub enum UserError {
     EmailTaken,
     #[error("the email address or the password is wrong")]
     InvalidCredentials,
-    #[error("too many failed attempts for this account; try again in {} s", .0.as_secs().max(1))]
+    #[error("too many failed attempts for this account; try again in {} s", (.0.as_secs_f64().ceil() as u64).max(1))]
     TooManyAttempts(Duration),
     #[error("the refresh token is not valid; log in again")]
     InvalidRefreshToken,

@@ -3,7 +3,7 @@
 //! consumes no events.
 
 use onetime_common::bus::publish;
-use onetime_common::events::user::{REGISTERED, SERVICE, UserRegistered, UserVerified, VERIFIED};
+use onetime_common::events::user::{REGISTERED, SOURCE, UserRegistered, UserVerified, VERIFIED};
 use onetime_storage::{StorageError, WriteTx};
 
 use crate::domain::User;
@@ -17,7 +17,7 @@ pub fn registered(tx: &WriteTx, user: &User) -> Result<(), StorageError> {
         email_verified: user.email_verified_at.is_some(),
         registered_at: user.created_at,
     };
-    publish(tx, SERVICE, REGISTERED, &payload).map(drop)
+    publish(tx, SOURCE, REGISTERED, &payload).map(drop)
 }
 
 /// Call once, when `user`'s address has just been verified.
@@ -29,5 +29,5 @@ pub fn verified(tx: &WriteTx, user: &User) -> Result<(), StorageError> {
         role: user.role,
         verified_at: user.email_verified_at.unwrap_or(user.updated_at),
     };
-    publish(tx, SERVICE, VERIFIED, &payload).map(drop)
+    publish(tx, SOURCE, VERIFIED, &payload).map(drop)
 }

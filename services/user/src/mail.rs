@@ -65,6 +65,8 @@ pub fn password_reset(user: &User, links: &Links, token: &SecretToken, valid_for
             label: "비밀번호 재설정하기".to_owned(),
             url: links.to("reset-password", token),
         }),
-        note: Some("비밀번호 재설정을 요청하지 않았다면 이 메일을 무시해 주세요. 비밀번호는 바뀌지 않습니다.".to_owned()),
+        note: Some(
+            "비밀번호 재설정을 요청하지 않았다면 이 메일을 무시해 주세요. 비밀번호는 바뀌지 않습니다.".to_owned(),
+        ),
     }
 }

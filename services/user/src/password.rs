@@ -53,13 +53,13 @@ impl Hasher {
             let (hash, real) = match &stored {
                 Some(stored) => (stored.as_str(), true),
                 None => {
-                    let dummy = dummy.get_or_init(|| {
-                        hash_with(argon2, SecretToken::generate().as_str()).unwrap_or_default()
-                    });
+                    let dummy =
+                        dummy.get_or_init(|| hash_with(argon2, SecretToken::generate().as_str()).unwrap_or_default());
                     (dummy.as_str(), false)
                 }
             };
-            let parsed = PasswordHash::new(hash).map_err(|e| UserError::Hashing(format!("a stored hash does not parse: {e}")))?;
+            let parsed = PasswordHash::new(hash)
+                .map_err(|e| UserError::Hashing(format!("a stored hash does not parse: {e}")))?;
             // The stored hash carries its own parameters, so hashes made under older settings still verify.
             let matches = argon2.verify_password(password.expose().as_bytes(), &parsed).is_ok();
             Ok(real && matches)
@@ -118,8 +118,18 @@ mod tests {
         assert!(hash.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{hash}");
         let again = hasher.hash(Password::presented("correct horse 7")).await.unwrap();
         assert_ne!(hash, again, "salted");
-        assert!(hasher.verify(Password::presented("correct horse 7"), Some(hash.clone())).await.unwrap());
-        assert!(!hasher.verify(Password::presented("correct horse 8"), Some(hash)).await.unwrap());
+        assert!(
+            hasher
+                .verify(Password::presented("correct horse 7"), Some(hash.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !hasher
+                .verify(Password::presented("correct horse 8"), Some(hash))
+                .await
+                .unwrap()
+        );
         assert!(!hasher.verify(Password::presented("anything"), None).await.unwrap());
     }
 
@@ -133,6 +143,11 @@ mod tests {
         })
         .unwrap();
         let hash = old.hash(Password::presented("correct horse 7")).await.unwrap();
-        assert!(fast().verify(Password::presented("correct horse 7"), Some(hash)).await.unwrap());
+        assert!(
+            fast()
+                .verify(Password::presented("correct horse 7"), Some(hash))
+                .await
+                .unwrap()
+        );
     }
 }

@@ -187,7 +187,9 @@ async fn update_profile(
     Json(request): Json<UpdateProfileRequest>,
 ) -> Accepted<Profile> {
     let changes = request.parse()?;
-    Ok(JsonBody(accounts.update_profile(&principal.user_id, changes).await?.into()))
+    Ok(JsonBody(
+        accounts.update_profile(&principal.user_id, changes).await?.into(),
+    ))
 }
 
 /// Changes the caller's password. The caller's session goes on; the account's other sessions end.
@@ -204,7 +206,9 @@ async fn change_password(
     Json(request): Json<ChangePasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
     let current = Password::presented(&request.current_password);
-    accounts.change_password(&principal, current, &request.new_password).await?;
+    accounts
+        .change_password(&principal, current, &request.new_password)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -8,7 +8,6 @@
 
 use std::time::Duration;
 
-use onetime_common::events::user as catalogue;
 use onetime_storage::{Direction, Index, Readable, StorageError, StoreSpec, Table, WriteTx};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -18,7 +17,7 @@ use crate::domain::{Email, User};
 use crate::tokens::{SecretToken, TokenHash};
 
 pub const SPEC: StoreSpec = StoreSpec {
-    name: catalogue::STORE,
+    name: "users",
     schema_version: 1,
     migrations: &[],
 };
@@ -141,7 +140,12 @@ pub enum Rotation {
 
 /// Exchanges the refresh token `presented` for the next of its session. The outcome is always
 /// committed: ending a session on reuse must stick even though the caller answers 401.
-pub fn rotate(tx: &WriteTx, presented: &TokenHash, now: OffsetDateTime, ttl: Duration) -> Result<Rotation, StorageError> {
+pub fn rotate(
+    tx: &WriteTx,
+    presented: &TokenHash,
+    now: OffsetDateTime,
+    ttl: Duration,
+) -> Result<Rotation, StorageError> {
     let Some(token) = REFRESH_TOKENS.get(tx, presented)? else {
         return Ok(Rotation::Invalid);
     };
@@ -253,7 +257,10 @@ pub fn take_email_token(
     now: OffsetDateTime,
 ) -> Result<Option<User>, StorageError> {
     let user = email_token_user(tx, presented, purpose, now)?;
-    if EMAIL_TOKENS.get(tx, presented)?.is_some_and(|token| token.purpose == purpose) {
+    if EMAIL_TOKENS
+        .get(tx, presented)?
+        .is_some_and(|token| token.purpose == purpose)
+    {
         EMAIL_TOKENS.remove(tx, presented)?;
     }
     Ok(user)
@@ -335,15 +342,28 @@ mod tests {
         let (_dir, store) = store();
         let now = OffsetDateTime::now_utc();
         let (first, other) = store
-            .write_blocking(|tx| Ok::<_, StorageError>((open_session(tx, "u1", now, DAY)?, open_session(tx, "u1", now, DAY)?)))
+            .write_blocking(|tx| {
+                Ok::<_, StorageError>((open_session(tx, "u1", now, DAY)?, open_session(tx, "u1", now, DAY)?))
+            })
             .unwrap();
-        let rotated = store.write_blocking(|tx| rotate(tx, &first.1.hash(), now, DAY)).unwrap();
-        let Rotation::Rotated { token: second, .. } = rotated else { panic!("rotated") };
-        let reuse = store.write_blocking(|tx| rotate(tx, &first.1.hash(), now, DAY)).unwrap();
+        let rotated = store
+            .write_blocking(|tx| rotate(tx, &first.1.hash(), now, DAY))
+            .unwrap();
+        let Rotation::Rotated { token: second, .. } = rotated else {
+            panic!("rotated")
+        };
+        let reuse = store
+            .write_blocking(|tx| rotate(tx, &first.1.hash(), now, DAY))
+            .unwrap();
         assert!(matches!(reuse, Rotation::Reused));
         let after = store.write_blocking(|tx| rotate(tx, &second.hash(), now, DAY)).unwrap();
-        assert!(matches!(after, Rotation::Invalid), "the successor died with the session");
-        let untouched = store.write_blocking(|tx| rotate(tx, &other.1.hash(), now, DAY)).unwrap();
+        assert!(
+            matches!(after, Rotation::Invalid),
+            "the successor died with the session"
+        );
+        let untouched = store
+            .write_blocking(|tx| rotate(tx, &other.1.hash(), now, DAY))
+            .unwrap();
         assert!(matches!(untouched, Rotation::Rotated { .. }));
     }
 
@@ -362,18 +382,26 @@ mod tests {
             })
             .unwrap();
         let take = |token: &SecretToken, purpose, at| {
-            store.write_blocking(|tx| take_email_token(tx, &token.hash(), purpose, at)).unwrap()
+            store
+                .write_blocking(|tx| take_email_token(tx, &token.hash(), purpose, at))
+                .unwrap()
         };
         assert!(take(&reset, Purpose::VerifyEmail, now).is_none(), "wrong purpose");
         assert!(take(&stale, Purpose::VerifyEmail, now + DAY).is_none(), "expired");
-        assert!(take(&stale, Purpose::VerifyEmail, now).is_none(), "an expired token is used up too");
+        assert!(
+            take(&stale, Purpose::VerifyEmail, now).is_none(),
+            "an expired token is used up too"
+        );
         assert!(take(&verify, Purpose::VerifyEmail, now).is_some());
         assert!(take(&verify, Purpose::VerifyEmail, now).is_none(), "single use");
 
         let mut changed = user.clone();
         changed.password_version += 1;
         store.write_blocking(|tx| update_user(tx, &changed)).unwrap();
-        assert!(take(&reset, Purpose::ResetPassword, now).is_none(), "issued for the old password");
+        assert!(
+            take(&reset, Purpose::ResetPassword, now).is_none(),
+            "issued for the old password"
+        );
     }
 
     #[test]

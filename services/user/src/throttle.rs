@@ -142,7 +142,10 @@ mod tests {
         }
         let wait = throttle.begin("kim@example.com").err().expect("locked");
         assert!(wait > Duration::ZERO && wait <= Duration::from_millis(200), "{wait:?}");
-        assert!(throttle.begin("lee@example.com").is_ok(), "other accounts are not affected");
+        assert!(
+            throttle.begin("lee@example.com").is_ok(),
+            "other accounts are not affected"
+        );
         std::thread::sleep(Duration::from_millis(250));
         assert!(throttle.begin("kim@example.com").is_ok());
     }

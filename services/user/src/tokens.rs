@@ -75,7 +75,11 @@ mod tests {
         let (a, b) = (SecretToken::generate(), SecretToken::generate());
         assert_ne!(a, b);
         assert_eq!(a.as_str().len(), 43);
-        assert!(a.as_str().chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert!(
+            a.as_str()
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
         assert_eq!(URL_SAFE_NO_PAD.decode(a.as_str()).unwrap().len(), 32);
         assert_eq!(format!("{a:?}"), "SecretToken(<redacted>)");
     }

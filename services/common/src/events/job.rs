@@ -1,12 +1,10 @@
 //! What the job service publishes: the job and application as other services and clients see
 //! them, and its events. Every payload carries enough that a consumer never calls back.
-//!
-//! The envelopes say `source: "job"`; on the bus the source is the job store, `jobs`.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-/// The envelope `source` of these events.
+/// The publishing service: the envelope's `source` and the bus source name.
 pub const SOURCE: &str = "job";
 
 /// [`JobChanged`]: a job was posted.

@@ -1,17 +1,12 @@
-//! Events of the user service.
-//!
-//! On the bus the source is the service's store, [`STORE`]: subscribe with
-//! `bus.subscribe(user::STORE, ...)`. The envelope's `source` is the service, [`SERVICE`].
+//! Events of the user service. Subscribe with `bus.subscribe(user::SOURCE, ...)`.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::auth::Role;
 
-/// The publishing service, as the envelope names it.
-pub const SERVICE: &str = "user";
-/// The user service's store (`users.redb`), which is its event source on the bus.
-pub const STORE: &str = "users";
+/// The publishing service: the envelope's `source` and the bus source name.
+pub const SOURCE: &str = "user";
 
 /// An account was created, over HTTP or by an operator (`onetime admin create`).
 pub const REGISTERED: &str = "user.registered";

@@ -81,10 +81,13 @@ impl Letter {
     /// The RFC 5322 message, with `message_id` (stable across delivery attempts, so a receiver
     /// can drop a duplicate).
     pub(crate) fn message(&self, from: &Mailbox, message_id: &str) -> Result<Message, MailError> {
-        let address = self.to.parse().map_err(|e: lettre::address::AddressError| MailError::Address {
-            value: self.to.clone(),
-            reason: e.to_string(),
-        })?;
+        let address = self
+            .to
+            .parse()
+            .map_err(|e: lettre::address::AddressError| MailError::Address {
+                value: self.to.clone(),
+                reason: e.to_string(),
+            })?;
         let domain = from.email.domain();
         Message::builder()
             .from(from.clone())
@@ -112,20 +115,21 @@ fn escape(text: &str) -> String {
     out
 }
 
-/// A lifetime as Korean text: `30분`, `24시간`, `14일`, `1시간 30분`.
+/// A lifetime as Korean text: `30분`, `24시간`, `1시간 30분`, `14일`. Days only from two days
+/// on: a link "good for 24 hours" reads better than "for a day".
 pub fn korean_duration(duration: Duration) -> String {
-    let minutes = duration.as_secs().div_ceil(60);
-    let (days, hours, minutes) = (minutes / (24 * 60), minutes / 60 % 24, minutes % 60);
+    let minutes = duration.as_secs().div_ceil(60).max(1);
+    let (days, hours, minutes) = if minutes >= 2 * 24 * 60 {
+        (minutes / (24 * 60), minutes / 60 % 24, minutes % 60)
+    } else {
+        (0, minutes / 60, minutes % 60)
+    };
     let parts: Vec<String> = [(days, "일"), (hours, "시간"), (minutes, "분")]
         .into_iter()
         .filter(|(n, _)| *n > 0)
         .map(|(n, unit)| format!("{n}{unit}"))
         .collect();
-    if parts.is_empty() {
-        "1분".to_owned()
-    } else {
-        parts.join(" ")
-    }
+    parts.join(" ")
 }
 
 /// The welcome mail, sent once an account's address is verified (by the notification service,
@@ -159,7 +163,8 @@ mod tests {
     #[test]
     fn lifetimes_read_naturally() {
         assert_eq!(korean_duration(Duration::from_secs(30 * 60)), "30분");
-        assert_eq!(korean_duration(Duration::from_secs(24 * 3600)), "1일");
+        assert_eq!(korean_duration(Duration::from_secs(24 * 3600)), "24시간");
+        assert_eq!(korean_duration(Duration::from_secs(14 * 86_400)), "14일");
         assert_eq!(korean_duration(Duration::from_secs(90 * 60)), "1시간 30분");
         assert_eq!(korean_duration(Duration::from_secs(5)), "1분");
     }

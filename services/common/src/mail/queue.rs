@@ -189,8 +189,10 @@ async fn settle(store: &Store, key: String, mut mail: Queued, outcome: Result<()
         })
         .await;
     if let Err(error) = written {
-        // The row stays as it was: the mail is tried again, never lost.
+        // The row stays as it was: the mail is tried again, never lost. Pause rather than spin
+        // (and resend) against a store that refuses writes.
         tracing::error!(mail = %id, %error, "cannot update the mail queue");
+        tokio::time::sleep(FIRST_RETRY).await;
     }
 }
 

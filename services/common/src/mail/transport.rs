@@ -8,8 +8,8 @@ use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
-use super::config::{MailConfig, SmtpSecurity, TransportKind};
 use super::MailError;
+use super::config::{MailConfig, SmtpSecurity, TransportKind};
 
 /// A configured transport.
 pub enum Mailer {
