@@ -110,8 +110,19 @@ async fn the_api_is_documented() {
     let app = spawn_app().await;
     let doc: Value = app.get("/openapi.json").await.json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for path in ["/health", "/ready", "/metrics"] {
+    for path in [
+        "/health",
+        "/ready",
+        "/metrics",
+        "/users/profile",
+        "/jobs",
+        "/search/jobs",
+        "/search/suggestions",
+    ] {
         assert!(doc["paths"][path]["get"].is_object(), "{path} is documented");
+    }
+    for path in ["/auth/register", "/auth/login", "/jobs", "/search/reindex"] {
+        assert!(doc["paths"][path]["post"].is_object(), "POST {path} is documented");
     }
     let docs = app.get("/docs/").await;
     assert_eq!(docs.status(), 200);

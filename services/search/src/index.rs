@@ -516,6 +516,34 @@ mod tests {
     }
 
     #[test]
+    fn an_index_of_another_schema_version_is_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let generation = open(dir.path()).unwrap().generation;
+        generation
+            .apply("job", &[envelope(1, events::JOB_CREATED, &jobs(1)[0])], 1)
+            .unwrap();
+        let older = BTreeMap::from([("job".to_owned(), 1)]);
+        let payload = CommitPayload {
+            schema_version: SCHEMA_VERSION - 1,
+            cursors: older,
+        };
+        let mut writer = generation.lock_writer();
+        let mut prepared = writer.prepare_commit().unwrap();
+        prepared.set_payload(&serde_json::to_string(&payload).unwrap());
+        prepared.commit().unwrap();
+        drop(writer);
+        drop(generation);
+
+        let reopened = open(dir.path()).unwrap();
+        assert!(reopened.needs_rebuild);
+        assert_eq!(
+            search(&reopened.generation, "limit=10").total,
+            0,
+            "a new, empty generation"
+        );
+    }
+
+    #[test]
     fn a_backup_opens_as_the_same_index() {
         let dir = tempfile::tempdir().unwrap();
         let generation = open(dir.path()).unwrap().generation;

@@ -1,0 +1,104 @@
+//! How soon a new job is searchable: the whole platform in-process (job service → outbox →
+//! bus → search index), driven over HTTP. Each round posts a job with a word of its own, then
+//! polls `/search/jobs` for that word every 2 ms; the time from the POST's answer to the first
+//! hit is recorded. Jobs are posted at a steady rate, one at a time.
+//!
+//! `cargo run --release -p onetime-benches --bin index-latency -- [jobs] [per-second]`
+
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use onetime::config::Config;
+use onetime::startup::Application;
+use onetime_common::auth::{JwtKeys, Role};
+use serde_json::{Value, json};
+
+const SECRET: &str = "index-latency-bench-secret-0123456789ab";
+
+fn rfc3339(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .expect("formats")
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let jobs: usize = args.next().map(|n| n.parse()).transpose()?.unwrap_or(300);
+    let per_second: u64 = args.next().map(|n| n.parse()).transpose()?.unwrap_or(20);
+
+    let data = tempfile::tempdir()?;
+    let mut config = Config::load(None)?;
+    config.data_dir = data.path().to_owned();
+    config.server.addr = "127.0.0.1:0".parse()?;
+    config.auth.jwt_secret = SECRET.to_owned();
+    config.log.level = "warn".to_owned();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let app = Application::build(config.clone()).await?;
+    let base = format!("http://{}", app.addr());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+
+    let auth = &config.auth;
+    let keys = JwtKeys::new(
+        SECRET.as_bytes(),
+        &auth.issuer,
+        &auth.audience,
+        Duration::from_secs(3600),
+    );
+    let employer = keys.issue("bench-employer", Role::Employer).0;
+    let client = reqwest::Client::new();
+    let mut latencies = Histogram::<u64>::new(3)?;
+    let interval = Duration::from_millis(1000 / per_second.max(1));
+    for n in 0..jobs {
+        let round = Instant::now();
+        let word = format!("probe{n}x");
+        let starts = time::OffsetDateTime::now_utc() + time::Duration::days(2);
+        let body = json!({
+            "title": format!("카페 바리스타 {word}"), "description": "커피 제조", "category": "food-cafe",
+            "wage": { "type": "hourly", "amount": 12000 },
+            "location": { "address": "서울특별시 강남구 강남대로 396", "lat": 37.4979, "lng": 127.0276 },
+            "startsAt": rfc3339(starts), "endsAt": rfc3339(starts + time::Duration::hours(4)), "headcount": 1,
+        });
+        let response = client
+            .post(format!("{base}/jobs"))
+            .bearer_auth(&employer)
+            .json(&body)
+            .send()
+            .await?;
+        anyhow::ensure!(response.status() == 201, "POST /jobs: {}", response.status());
+        let posted = Instant::now();
+        loop {
+            let found: Value = client
+                .get(format!("{base}/search/jobs?q={word}"))
+                .send()
+                .await?
+                .json()
+                .await?;
+            if found["total"] == 1 {
+                break;
+            }
+            anyhow::ensure!(
+                posted.elapsed() < Duration::from_secs(10),
+                "job {n} never became searchable"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        latencies.record(posted.elapsed().as_micros() as u64)?;
+        if let Some(rest) = interval.checked_sub(round.elapsed()) {
+            tokio::time::sleep(rest).await;
+        }
+    }
+    let ms = |v: u64| v as f64 / 1000.0;
+    println!(
+        "created → searchable: n={} p50={:.1} ms p99={:.1} ms max={:.1} ms",
+        latencies.len(),
+        ms(latencies.value_at_quantile(0.5)),
+        ms(latencies.value_at_quantile(0.99)),
+        ms(latencies.max())
+    );
+    let _ = stop.send(());
+    server.await??;
+    Ok(())
+}
