@@ -20,6 +20,19 @@ fn rfc3339(at: time::OffsetDateTime) -> String {
         .expect("formats")
 }
 
+/// A word of Latin letters of its own for job `n` ("probe" + n in base 26): the analyser keeps
+/// it whole, where digits would be cut off.
+fn letters(mut n: usize) -> String {
+    let mut word = String::from("probe");
+    loop {
+        word.push((b'a' + (n % 26) as u8) as char);
+        n /= 26;
+        if n == 0 {
+            return word;
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -53,7 +66,7 @@ async fn main() -> anyhow::Result<()> {
     let interval = Duration::from_millis(1000 / per_second.max(1));
     for n in 0..jobs {
         let round = Instant::now();
-        let word = format!("probe{n}x");
+        let word = letters(n);
         let starts = time::OffsetDateTime::now_utc() + time::Duration::days(2);
         let body = json!({
             "title": format!("카페 바리스타 {word}"), "description": "커피 제조", "category": "food-cafe",
