@@ -82,6 +82,7 @@ async fn main() -> anyhow::Result<()> {
             .await?;
         anyhow::ensure!(response.status() == 201, "POST /jobs: {}", response.status());
         let posted = Instant::now();
+        let id = response.json::<Value>().await?["id"].clone();
         loop {
             let found: Value = client
                 .get(format!("{base}/search/jobs?q={word}"))
@@ -89,7 +90,11 @@ async fn main() -> anyhow::Result<()> {
                 .await?
                 .json()
                 .await?;
-            if found["total"] == 1 {
+            // Near misses (probea for probeb) match too: look for this job's id.
+            if found["items"]
+                .as_array()
+                .is_some_and(|items| items.iter().any(|item| item["id"] == id))
+            {
                 break;
             }
             anyhow::ensure!(
