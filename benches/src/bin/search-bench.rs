@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use onetime_common::directory::JobDirectory;
 use onetime_common::events::job::Job;
+use onetime_job::DEFAULT_CATEGORIES;
 use onetime_search::synthetic::Generator;
 use onetime_search::{SearchParams, SearchService};
 
@@ -25,7 +26,7 @@ struct Directory {
 impl Directory {
     fn job(&self, i: usize) -> Job {
         let posting = Generator::new(i as u64, self.now).posting();
-        let name = CATEGORY_NAMES
+        let name = DEFAULT_CATEGORIES
             .iter()
             .find(|(slug, _)| *slug == posting.category)
             .map_or("기타", |(_, n)| n);
@@ -47,17 +48,6 @@ impl JobDirectory for Directory {
         Ok((start..self.postings.min(start + limit)).map(|i| self.job(i)).collect())
     }
 }
-
-const CATEGORY_NAMES: &[(&str, &str)] = &[
-    ("food-cafe", "음식점·카페"),
-    ("logistics", "물류·배송"),
-    ("retail", "매장관리·판매"),
-    ("events", "행사·스태프"),
-    ("office", "사무보조"),
-    ("cleaning", "청소·미화"),
-    ("construction", "공사·현장"),
-    ("etc", "기타"),
-];
 
 const QUERIES: &[&str] = &[
     "q=카페",

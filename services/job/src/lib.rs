@@ -28,6 +28,7 @@ use onetime_common::service::{Background, ServiceRoutes};
 use onetime_storage::{StorageError, Store, StoreSpec};
 
 pub use config::{HumaneDuration, JobsConfig};
+pub use domain::DEFAULT_CATEGORIES;
 pub use events::Funding;
 
 /// The job store: `jobs.redb`.
