@@ -37,6 +37,15 @@ pub struct Gateway {
     pub health: Arc<dyn HealthSource>,
 }
 
+/// Compress text worth it: below about a packet, compressing costs more than it saves.
+fn worth_compressing() -> impl tower_http::compression::Predicate {
+    use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+    SizeAbove::new(1024)
+        .and(NotForContentType::GRPC)
+        .and(NotForContentType::IMAGES)
+        .and(NotForContentType::SSE)
+}
+
 impl Gateway {
     /// The complete application router.
     pub fn into_router(self) -> Router {
@@ -62,7 +71,7 @@ impl Gateway {
             ))
             .layer(tower_http::catch_panic::CatchPanicLayer::custom(problem::from_panic))
             .layer(from_fn(problem::bare_errors_as_problems))
-            .layer(tower_http::compression::CompressionLayer::new())
+            .layer(tower_http::compression::CompressionLayer::new().compress_when(worth_compressing()))
             .layer(config.cors.layer())
             .layer(from_fn(observe::request_scope))
             .layer(PropagateRequestIdLayer::x_request_id())

@@ -26,6 +26,9 @@ impl MakeRequestId for MakeRequestUuidV7 {
     }
 }
 
+/// How often buffered histogram samples are folded into their buckets.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Installs the process-wide Prometheus recorder (once; later calls return the same handle).
 pub fn install_metrics_recorder() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -37,11 +40,24 @@ pub fn install_metrics_recorder() -> PrometheusHandle {
             let builder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), LATENCY_BUCKETS)
                 .expect("bucket list is not empty");
-            match builder.install_recorder() {
+            let handle = match builder.install_recorder() {
                 Ok(handle) => handle,
                 // Another recorder is installed (an embedding program's): keep ours private.
                 Err(_) => PrometheusBuilder::new().build_recorder().handle(),
-            }
+            };
+            // Histogram samples pile up until something drains them; a scrape does, but nobody
+            // has to scrape. Without this, memory would grow with every request.
+            let upkeep = handle.clone();
+            std::thread::Builder::new()
+                .name("metrics-upkeep".to_owned())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(UPKEEP_EVERY);
+                        upkeep.run_upkeep();
+                    }
+                })
+                .expect("a thread can be spawned at start-up");
+            handle
         })
         .clone()
 }
