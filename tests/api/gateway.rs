@@ -269,8 +269,16 @@ async fn answers_are_compressed_when_the_client_accepts_it() {
         .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-encoding"], "gzip");
-    let small = raw.get(app.url("/ready")).header("accept-encoding", "gzip, br").send().await.unwrap();
-    assert!(small.headers().get("content-encoding").is_none(), "tiny bodies are not worth it");
+    let small = raw
+        .get(app.url("/ready"))
+        .header("accept-encoding", "gzip, br")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        small.headers().get("content-encoding").is_none(),
+        "tiny bodies are not worth it"
+    );
 }
 
 #[tokio::test]
