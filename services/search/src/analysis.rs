@@ -55,7 +55,13 @@ fn segmenter() -> &'static Segmenter {
     static SEGMENTER: OnceLock<Segmenter> = OnceLock::new();
     SEGMENTER.get_or_init(|| {
         // The dictionary is compiled into the binary: failing to load it is a build defect.
-        let dictionary = load_dictionary("embedded://ko-dic").expect("the embedded ko-dic dictionary loads");
+        let mut dictionary = load_dictionary("embedded://ko-dic").expect("the embedded ko-dic dictionary loads");
+        // ko-dic ships a penalty for words after a space. Words are segmented one at a time
+        // here, so it never applies, and building its table scans the whole dictionary: most
+        // of start-up time and tens of MB of memory.
+        let mut metadata = (*dictionary.metadata).clone();
+        metadata.space_penalty = None;
+        dictionary.metadata = std::sync::Arc::new(metadata);
         Segmenter::new(Mode::Normal, dictionary, None)
     })
 }
