@@ -219,6 +219,15 @@ impl<K: Key, V: Record> Table<K, V> {
             .transpose()
     }
 
+    /// The values of `keys` that exist, in the order of `keys` (say, the ids an index lookup gave).
+    pub fn get_many(&self, tx: &impl Readable, keys: impl IntoIterator<Item = K>) -> Result<Vec<V>, StorageError> {
+        let mut values = Vec::new();
+        for key in keys {
+            values.extend(self.get(tx, &key)?);
+        }
+        Ok(values)
+    }
+
     /// Inserts or replaces; returns the previous value.
     pub fn insert(&self, tx: &WriteTx, key: &K, value: &V) -> Result<Option<V>, StorageError> {
         tx.raw_insert(self.name, &key.encode(), &encode_record(value))?

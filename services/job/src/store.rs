@@ -151,11 +151,7 @@ fn check_category(tx: &WriteTx, slug: &CategorySlug) -> Result<(), ApiError> {
 /// Every application to `job_id`, oldest first.
 fn applications_of(tx: &WriteTx, job_id: &str) -> Result<Vec<Application>, StorageError> {
     let ids = APPLICATIONS_BY_JOB.lookup(tx, &job_id.to_owned(), None, Direction::Forward, usize::MAX)?;
-    let mut applications = Vec::with_capacity(ids.len());
-    for id in ids {
-        applications.extend(APPLICATIONS.get(tx, &id)?);
-    }
-    Ok(applications)
+    APPLICATIONS.get_many(tx, ids)
 }
 
 /// Rejects every pending application of `job` for `reason`; returns the accepted workers' ids.
@@ -246,10 +242,7 @@ pub fn job(tx: &ReadTx, id: &str) -> Result<Job, ApiError> {
 pub fn jobs(tx: &ReadTx, query: &JobQuery, page: &PageRequest) -> Result<Page<Job>, StorageError> {
     let key = listing_key(query.status, query.category.as_deref(), query.employer_id.as_deref());
     let ids = LISTING.lookup(tx, &key, page.after.as_ref(), Direction::Reverse, page.fetch())?;
-    let mut jobs = Vec::with_capacity(ids.len());
-    for id in ids {
-        jobs.extend(JOBS.get(tx, &id)?);
-    }
+    let jobs = JOBS.get_many(tx, ids)?;
     Ok(page.page(jobs, Job::id))
 }
 
@@ -258,10 +251,7 @@ pub fn open_jobs(tx: &ReadTx, after: Option<&str>, limit: usize) -> Result<Vec<J
     let key = listing_key(Some(JobStatus::Open), None, None);
     let after = after.map(str::to_owned);
     let ids = LISTING.lookup(tx, &key, after.as_ref(), Direction::Forward, limit)?;
-    let mut jobs = Vec::with_capacity(ids.len());
-    for id in ids {
-        jobs.extend(JOBS.get(tx, &id)?);
-    }
+    let jobs = JOBS.get_many(tx, ids)?;
     Ok(jobs)
 }
 
@@ -340,10 +330,7 @@ pub fn applications_for_owner(
         Direction::Reverse,
         page.fetch(),
     )?;
-    let mut applications = Vec::with_capacity(ids.len());
-    for id in ids {
-        applications.extend(APPLICATIONS.get(tx, &id)?);
-    }
+    let applications = APPLICATIONS.get_many(tx, ids)?;
     Ok(page.page(applications, Application::id))
 }
 
@@ -360,10 +347,7 @@ pub fn applications_of_worker(
         Direction::Reverse,
         page.fetch(),
     )?;
-    let mut applications = Vec::with_capacity(ids.len());
-    for id in ids {
-        applications.extend(APPLICATIONS.get(tx, &id)?);
-    }
+    let applications = APPLICATIONS.get_many(tx, ids)?;
     Ok(page.page(applications, Application::id))
 }
 

@@ -60,7 +60,7 @@ const WRITER_HEAP: usize = 64 * 1024 * 1024;
 
 /// One generation of the index.
 pub struct Generation {
-    index: Index,
+    fields: Fields,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     suggester: RwLock<Suggester>,
@@ -196,7 +196,7 @@ impl Generation {
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let writer = index.writer_with_num_threads(2, WRITER_HEAP)?;
         let generation = Self {
-            index,
+            fields: schema::fields(&index.schema()),
             reader,
             writer: Mutex::new(writer),
             suggester: RwLock::new(Suggester::default()),
@@ -206,10 +206,6 @@ impl Generation {
         Ok(generation)
     }
 
-    fn fields(&self) -> Fields {
-        schema::fields(&self.index.schema())
-    }
-
     fn lock_writer(&self) -> MutexGuard<'_, IndexWriter> {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -217,12 +213,12 @@ impl Generation {
     /// Seeds the suggestions from the jobs in the index.
     fn load_suggestions(&self) -> Result<(), IndexError> {
         let searcher = self.reader.searcher();
-        let fields = self.fields();
+        let fields = &self.fields;
         let mut suggester = Suggester::default();
         for segment in searcher.segment_readers() {
             let store = segment.get_store_reader(64).map_err(tantivy::TantivyError::from)?;
             for doc in store.iter::<TantivyDocument>(segment.alive_bitset()) {
-                if let Some(job) = stored_job(&doc?, &fields) {
+                if let Some(job) = stored_job(&doc?, fields) {
                     suggester.add(
                         &job.id,
                         &job.title,
@@ -252,10 +248,10 @@ impl Generation {
 
     /// Adds `job` when open, drops it otherwise. Not visible before [`Generation::commit`].
     fn put(&self, writer: &IndexWriter, suggester: &mut Suggester, job: &Job) -> Result<(), IndexError> {
-        let fields = self.fields();
+        let fields = &self.fields;
         writer.delete_term(Term::from_field_text(fields.id, &job.id));
         if job.status == JobStatus::Open {
-            writer.add_document(schema::document(&fields, job))?;
+            writer.add_document(schema::document(fields, job))?;
             suggester.add(
                 &job.id,
                 &job.title,
@@ -308,7 +304,7 @@ impl Generation {
             match event.event_type.as_str() {
                 events::JOB_CREATED | events::JOB_UPDATED => self.put(&writer, &mut suggester, &job)?,
                 _ => {
-                    writer.delete_term(Term::from_field_text(self.fields().id, &job.id));
+                    writer.delete_term(Term::from_field_text(self.fields.id, &job.id));
                     suggester.remove(&job.id);
                 }
             }
@@ -342,9 +338,9 @@ impl Generation {
     pub fn search(&self, search: &Search) -> Result<Results, IndexError> {
         let started = Instant::now();
         let searcher = self.reader.searcher();
-        let fields = self.fields();
-        let query = search.query(&fields, true);
-        let facets_query = search.query(&fields, false);
+        let fields = &self.fields;
+        let query = search.query(fields, true);
+        let facets_query = search.query(fields, false);
         let facets = searcher.search(&*facets_query, &CategoryFacets { circle: search.circle })?;
 
         let (total, page): (u64, Vec<(DocAddress, Option<f64>)>) =
@@ -407,7 +403,7 @@ impl Generation {
         let mut hits = Vec::with_capacity(page.len());
         for (address, distance) in page {
             let doc: TantivyDocument = searcher.doc(address)?;
-            let Some(job) = stored_job(&doc, &fields) else { continue };
+            let Some(job) = stored_job(&doc, fields) else { continue };
             let mut highlights = BTreeMap::new();
             if let Some((title, description)) = &snippets {
                 for (name, generator) in [("title", title), ("description", description)] {
