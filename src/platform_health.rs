@@ -37,13 +37,9 @@ impl HealthSource for PlatformHealth {
                     .stores
                     .iter()
                     .find(|(service, _)| *service == name)
-                    .map(|(_, store)| {
-                        let size_bytes = store.size_bytes();
-                        metrics::gauge!("onetime_store_size_bytes", "store" => name).set(size_bytes as f64);
-                        onetime_gateway::StoreHealth {
-                            file: store.path().display().to_string(),
-                            size_bytes,
-                        }
+                    .map(|(_, store)| onetime_gateway::StoreHealth {
+                        file: store.path().display().to_string(),
+                        size_bytes: store.size_bytes(),
                     });
                 let bus: Vec<_> = lanes.iter().filter(|l| l.subscriber == name).cloned().collect();
                 let status = if bus.iter().any(|l| l.last_error.is_some()) {

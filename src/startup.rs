@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use axum::Router;
+use axum::ServiceExt;
 use axum_server::tls_rustls::RustlsConfig;
 use onetime_common::auth::JwtKeys;
 use onetime_common::bus::{Bus, RunningBus};
@@ -72,7 +72,7 @@ impl Application {
                 listeners.push(Listener {
                     service: Some(service.name),
                     socket: bind(addr)?,
-                    router: own.into_router(),
+                    gateway: own,
                 });
             }
         }
@@ -87,7 +87,7 @@ impl Application {
             Listener {
                 service: None,
                 socket: bind(config.server.addr)?,
-                router: main.into_router(),
+                gateway: main,
             },
         );
 
@@ -138,12 +138,14 @@ impl Application {
         let mut servers = tokio::task::JoinSet::new();
         for Listener {
             socket: listener,
-            router,
+            gateway,
             ..
         } in self.listeners
         {
             let addr = listener.local_addr()?;
-            let app = router.into_make_service_with_connect_info::<SocketAddr>();
+            let app = gateway
+                .into_service::<hyper::body::Incoming>()
+                .into_make_service_with_connect_info::<SocketAddr>();
             let handle = control.clone();
             match &self.tls {
                 Some(tls) => {
@@ -183,12 +185,12 @@ impl Application {
     }
 }
 
-/// A bound socket and the router it will serve.
+/// A bound socket and the gateway it will serve.
 struct Listener {
     /// `None` for the gateway's main listener.
     service: Option<&'static str>,
     socket: TcpListener,
-    router: Router,
+    gateway: Gateway,
 }
 
 impl Listener {

@@ -1,6 +1,7 @@
 //! A service's redb file: opening with a schema check, transactions, commit notices, backup.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
@@ -54,6 +55,8 @@ struct Inner {
     /// The outbox's last sequence number as of the last durable commit. The relay reads no
     /// further, so no subscriber ever applies an event that a crash could still take back.
     outbox_head: watch::Sender<u64>,
+    /// The file's size as of the last durable commit (read then rather than per `/health`).
+    size_bytes: AtomicU64,
 }
 
 /// Group commit: concurrent writers share fsyncs.
@@ -100,6 +103,7 @@ impl Store {
                 db,
                 durability: GroupCommit::default(),
                 outbox_head: watch::channel(0).0,
+                size_bytes: AtomicU64::new(0),
             }),
         };
         store.write_blocking(|tx| store.check_schema(tx, spec))?;
@@ -162,9 +166,9 @@ impl Store {
         &self.inner.path
     }
 
-    /// Size of the store file on disk, in bytes.
+    /// Size of the store file on disk, in bytes, as of the last durable commit.
     pub fn size_bytes(&self) -> u64 {
-        std::fs::metadata(&self.inner.path).map(|m| m.len()).unwrap_or(0)
+        self.inner.size_bytes.load(Ordering::Relaxed)
     }
 
     /// The outbox's last durable sequence number, changing as commits become durable.
@@ -225,9 +229,7 @@ impl Store {
             state.committed
         };
         match head {
-            Some(head) => {
-                self.inner.outbox_head.send_if_modified(|known| advance(known, head));
-            }
+            Some(head) => self.committed_durably(head),
             None => self.wait_until_durable(generation)?,
         }
         Ok(result)
@@ -267,8 +269,17 @@ impl Store {
         let tx = WriteTx(self.inner.db.begin_write()?);
         let head = crate::outbox::last_seq(&tx)?;
         tx.0.commit()?;
-        self.inner.outbox_head.send_if_modified(|known| advance(known, head));
+        self.committed_durably(head);
         Ok(())
+    }
+
+    /// After a durable commit: the relays may read up to `outbox_head`; the file may have grown.
+    fn committed_durably(&self, outbox_head: u64) {
+        self.inner
+            .outbox_head
+            .send_if_modified(|known| advance(known, outbox_head));
+        let size = std::fs::metadata(&self.inner.path).map_or(0, |m| m.len());
+        self.inner.size_bytes.store(size, Ordering::Relaxed);
     }
 
     /// [`Store::read_blocking`] on the blocking pool, so the reactor never waits on disk.
@@ -393,6 +404,22 @@ mod tests {
         );
         let error = Store::open(dir.path(), &spec(4, &STEPS)).err().unwrap();
         assert!(matches!(error, StorageError::NoMigration { from: 2, .. }), "{error}");
+    }
+
+    #[test]
+    fn the_reported_size_follows_durable_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &spec(1, &[])).unwrap();
+        let on_disk = || std::fs::metadata(store.path()).unwrap().len();
+        assert_eq!(store.size_bytes(), on_disk());
+        let big = "x".repeat(64 * 1024);
+        for i in 0..64 {
+            store
+                .write_blocking(|tx| COUNTER.insert(tx, &format!("{i}{big}"), &i))
+                .unwrap();
+        }
+        assert!(store.size_bytes() > 4 * 1024 * 1024, "{}", store.size_bytes());
+        assert_eq!(store.size_bytes(), on_disk());
     }
 
     #[test]

@@ -84,6 +84,7 @@ async fn metrics_count_requests_by_route_and_status() {
     let app = spawn_app().await;
     app.get("/ready").await;
     app.get("/definitely/unknown").await;
+    app.get("/jobs/no-such-job").await;
     let response = app.get("/metrics").await;
     assert_eq!(response.status(), 200);
     assert!(
@@ -100,6 +101,15 @@ async fn metrics_count_requests_by_route_and_status() {
     // Unknown paths are not labels of their own: that would let anyone create series at will.
     assert!(text.contains(r#"route="unmatched",status="404""#), "{text}");
     assert!(!text.contains("definitely"), "{text}");
+    // Routes with parameters are labelled by their template.
+    assert!(text.contains(r#"route="/jobs/{id}",status="404""#), "{text}");
+    assert!(!text.contains("no-such-job"), "{text}");
+    // What is read rather than counted: store sizes and bus lag.
+    assert!(text.contains(r#"onetime_store_size_bytes{store="job"}"#), "{text}");
+    assert!(
+        text.contains(r#"onetime_bus_lag_events{subscriber="search",source="job"}"#),
+        "{text}"
+    );
     assert!(text.contains(
         r#"onetime_http_request_duration_seconds_bucket{method="GET",route="/ready",status="200",le="0.005"}"#
     ));

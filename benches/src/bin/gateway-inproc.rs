@@ -1,5 +1,5 @@
 //! Where the gateway's time goes, without network or HTTP parsing: the real
-//! `onetime_gateway::Gateway::into_router()` (configured from onetime's real configuration) and a
+//! `onetime_gateway::Gateway::into_service()` (configured from onetime's real configuration) and a
 //! bare axum hello router, each called in-process in a loop on one thread.
 //!
 //! For each variant it reports the time per request, the heap allocations and bytes allocated
@@ -12,6 +12,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -25,10 +26,10 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::routing::get;
 use clap::Parser;
-use http::{Request, StatusCode};
+use http::{Request, Response, StatusCode};
 use onetime_common::auth::JwtKeys;
 use onetime_gateway::{Gateway, GatewayConfig, HealthReport, HealthSource, ServiceHealth, Status};
-use tower::ServiceExt;
+use tower::{Service, ServiceExt};
 
 /// Counts every allocation, and the bytes allocated and freed.
 struct Counting;
@@ -141,7 +142,11 @@ impl HealthSource for GatewayOnlyHealth {
     }
 }
 
-fn gateway(config: GatewayConfig) -> Router {
+/// The gateway as onetime serves it, but for the bodies: hyper's there, axum's here (boxing the
+/// response body costs one allocation onetime does not make).
+fn gateway(
+    config: GatewayConfig,
+) -> impl Service<Request<Body>, Response = Response<Body>, Error = Infallible> + Clone {
     let jwt = JwtKeys::new(
         b"benchmark-secret-benchmark-secret-0123456789",
         "onetime",
@@ -156,7 +161,8 @@ fn gateway(config: GatewayConfig) -> Router {
             started: Instant::now(),
         }),
     }
-    .into_router()
+    .into_service::<Body>()
+    .map_response(|response| response.map(Body::new))
 }
 
 const BROWSER_ENCODINGS: &str = "gzip, compress, deflate, br";
@@ -175,50 +181,65 @@ fn request(path: &str, accept_encoding: Option<&str>) -> Request<Body> {
     request
 }
 
-/// Sends one request through `router` and reads the whole body; returns its length.
-async fn one(router: &Router, request: Request<Body>) -> anyhow::Result<usize> {
-    let response = router.clone().oneshot(request).await?;
+/// Sends one request through `service` (cloned first, as hyper-util does per request) and reads
+/// the whole body; returns its length.
+async fn one<S>(service: &S, request: Request<Body>) -> anyhow::Result<usize>
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible> + Clone,
+{
+    let response = service.clone().oneshot(request).await?;
     ensure!(response.status() == StatusCode::OK, "answered {}", response.status());
     let body = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
     Ok(body.len())
 }
 
-struct Variant {
+/// One way of serving a request, measured.
+struct Variant<S> {
     name: &'static str,
-    router: Router,
+    service: S,
     path: &'static str,
     accept_encoding: Option<&'static str>,
 }
 
-async fn measure(variant: &Variant, requests: u64) -> anyhow::Result<()> {
-    let send = || one(&variant.router, request(variant.path, variant.accept_encoding));
-    for _ in 0..requests / 10 {
-        send().await?;
+impl<S> Variant<S>
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible> + Clone,
+{
+    /// Measures `requests` requests after a tenth as many for warm-up and prints a table row;
+    /// nothing when the name does not contain `only`.
+    async fn measure(&self, requests: u64, only: &str) -> anyhow::Result<()> {
+        if !self.name.contains(only) {
+            return Ok(());
+        }
+        let send = || one(&self.service, request(self.path, self.accept_encoding));
+        for _ in 0..requests / 10 {
+            send().await?;
+        }
+        let before = heap();
+        let started = Instant::now();
+        let mut body = 0;
+        for _ in 0..requests {
+            body = send().await?;
+        }
+        let elapsed = started.elapsed();
+        let after = heap();
+        let n = requests as f64;
+        println!(
+            "{:<48} {:>7.2} {:>7.1} {:>9.0} {:>10} {:>8.1} {:>5}",
+            self.name,
+            elapsed.as_secs_f64() * 1e6 / n,
+            (after.allocations - before.allocations) as f64 / n,
+            (after.allocated - before.allocated) as f64 / n,
+            format!(
+                "{:.1}/{:.0}",
+                (after.large - before.large) as f64 / n,
+                (after.large_bytes - before.large_bytes) as f64 / n
+            ),
+            (after.live() - before.live()) as f64 / n,
+            body
+        );
+        Ok(())
     }
-    let before = heap();
-    let started = Instant::now();
-    let mut body = 0;
-    for _ in 0..requests {
-        body = send().await?;
-    }
-    let elapsed = started.elapsed();
-    let after = heap();
-    let n = requests as f64;
-    println!(
-        "{:<48} {:>7.2} {:>7.1} {:>9.0} {:>10} {:>8.1} {:>5}",
-        variant.name,
-        elapsed.as_secs_f64() * 1e6 / n,
-        (after.allocations - before.allocations) as f64 / n,
-        (after.allocated - before.allocated) as f64 / n,
-        format!(
-            "{:.1}/{:.0}",
-            (after.large - before.large) as f64 / n,
-            (after.large_bytes - before.large_bytes) as f64 / n
-        ),
-        (after.live() - before.live()) as f64 / n,
-        body
-    );
-    Ok(())
 }
 
 fn main() -> anyhow::Result<()> {
@@ -239,38 +260,6 @@ fn main() -> anyhow::Result<()> {
         );
         let mut no_rate_limit = config.gateway.clone();
         no_rate_limit.rate_limit.enabled = false;
-        let variants = [
-            Variant {
-                name: "hello router, GET / (no layers)",
-                router: hello,
-                path: "/",
-                accept_encoding: None,
-            },
-            Variant {
-                name: "bare /health handler, no layers",
-                router: bare_health,
-                path: "/health",
-                accept_encoding: None,
-            },
-            Variant {
-                name: "gateway, GET /health (identity)",
-                router: gateway(config.gateway.clone()),
-                path: "/health",
-                accept_encoding: None,
-            },
-            Variant {
-                name: "gateway, GET /health, rate limit off",
-                router: gateway(no_rate_limit),
-                path: "/health",
-                accept_encoding: None,
-            },
-            Variant {
-                name: "gateway, GET /health, Accept-Encoding incl. br",
-                router: gateway(config.gateway.clone()),
-                path: "/health",
-                accept_encoding: Some(BROWSER_ENCODINGS),
-            },
-        ];
         println!(
             "== gateway in-process: {} requests per variant, one thread, no network ==",
             args.requests
@@ -280,23 +269,60 @@ fn main() -> anyhow::Result<()> {
             "variant (per request)", "µs", "allocs", "bytes", ">=1KiB n/B", "kept B", "body"
         );
         let only = args.only.as_deref().unwrap_or_default();
-        for variant in variants.iter().filter(|v| v.name.contains(only)) {
-            measure(variant, args.requests).await?;
+        let requests = args.requests;
+        Variant {
+            name: "hello router, GET / (no layers)",
+            service: hello,
+            path: "/",
+            accept_encoding: None,
         }
+        .measure(requests, only)
+        .await?;
+        Variant {
+            name: "bare /health handler, no layers",
+            service: bare_health,
+            path: "/health",
+            accept_encoding: None,
+        }
+        .measure(requests, only)
+        .await?;
+        let full = Variant {
+            name: "gateway, GET /health (identity)",
+            service: gateway(config.gateway.clone()),
+            path: "/health",
+            accept_encoding: None,
+        };
+        full.measure(requests, only).await?;
+        Variant {
+            name: "gateway, GET /health, rate limit off",
+            service: gateway(no_rate_limit),
+            path: "/health",
+            accept_encoding: None,
+        }
+        .measure(requests, only)
+        .await?;
+        Variant {
+            name: "gateway, GET /health, Accept-Encoding incl. br",
+            service: gateway(config.gateway.clone()),
+            path: "/health",
+            accept_encoding: Some(BROWSER_ENCODINGS),
+        }
+        .measure(requests, only)
+        .await?;
         if !only.is_empty() {
             return Ok(());
         }
 
         // The gateway's latency histograms keep every sample until /metrics is rendered, which
         // drains them (their blocks are freed a little later, by epoch-based reclamation).
-        let router = &variants[2].router;
+        let gateway = &full.service;
         let kept = heap().live();
         let started = Instant::now();
-        let rendered = one(router, request("/metrics", None)).await?;
+        let rendered = one(gateway, request("/metrics", None)).await?;
         let render_ms = started.elapsed().as_secs_f64() * 1000.0;
         let settle = 10_000;
         for _ in 0..settle {
-            one(router, request("/health", None)).await?;
+            one(gateway, request("/health", None)).await?;
         }
         let drained = heap().live();
         println!(

@@ -408,7 +408,6 @@ impl RunningBus {
             let head = *lane.source.outbox_head().borrow();
             let applied = *lane.applied.borrow();
             let lag = head.saturating_sub(applied);
-            metrics::gauge!("onetime_bus_lag_events", &lane.labels()).set(lag as f64);
             statuses.push(LaneStatus {
                 subscriber: lane.subscriber.name(),
                 source: lane.source_name,

@@ -5,13 +5,21 @@
 
 use std::future::Future;
 
+use tokio::task::futures::TaskLocalFuture;
+
 tokio::task_local! {
     static REQUEST_ID: String;
 }
 
 /// Runs `future` with `id` as the current request id.
-pub async fn scope<F: Future>(id: String, future: F) -> F::Output {
-    REQUEST_ID.scope(id, future).await
+pub fn scope<F: Future>(id: String, future: F) -> TaskLocalFuture<String, F> {
+    REQUEST_ID.scope(id, future)
+}
+
+/// Runs `f` with `id` as the current request id: for work a middleware does before it returns
+/// the future that [`scope`] then wraps.
+pub fn sync_scope<R>(id: String, f: impl FnOnce() -> R) -> R {
+    REQUEST_ID.sync_scope(id, f)
 }
 
 /// The current request id, if inside a request.

@@ -1,34 +1,25 @@
 //! JWT verification: the one place access tokens are checked.
 //!
 //! A request without a token passes through anonymous (routes that need a principal refuse it
-//! themselves); a request with a bad or expired token is refused here with 401.
+//! themselves); a request with a bad or expired token is refused with 401.
 
-use std::sync::Arc;
-
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::extract::Request;
 use http::header;
 use onetime_common::ApiError;
-use onetime_common::auth::{JwtKeys, TokenError};
+use onetime_common::auth::{JwtKeys, Principal, TokenError};
 
-pub async fn verify_bearer(State(keys): State<Arc<JwtKeys>>, mut request: Request, next: Next) -> Response {
-    let token = match token_of(&request) {
-        Ok(Some(token)) => token,
-        Ok(None) => return next.run(request).await,
-        Err(refusal) => return refusal.into_response(),
+/// The principal a request's token names: `None` without a token, an error for a bad one.
+pub fn principal_of(keys: &JwtKeys, request: &Request) -> Result<Option<Principal>, ApiError> {
+    let Some(token) = token_of(request)? else {
+        return Ok(None);
     };
     match keys.verify(&token) {
-        Ok(principal) => {
-            request.extensions_mut().insert(principal);
-            next.run(request).await
-        }
-        Err(TokenError::Expired) => {
-            ApiError::unauthorized("token_expired", "the access token has expired; refresh it").into_response()
-        }
-        Err(TokenError::Invalid) => {
-            ApiError::unauthorized("invalid_token", "the access token is not valid").into_response()
-        }
+        Ok(principal) => Ok(Some(principal)),
+        Err(TokenError::Expired) => Err(ApiError::unauthorized(
+            "token_expired",
+            "the access token has expired; refresh it",
+        )),
+        Err(TokenError::Invalid) => Err(ApiError::unauthorized("invalid_token", "the access token is not valid")),
     }
 }
 

@@ -2,12 +2,14 @@
 //! passes (outermost first):
 //!
 //! request id → request scope (access log, metrics, request-id for errors) → CORS →
-//! compression → problem+json for bare errors → panic guard → timeout → body limit →
-//! per-IP rate limit → JWT verification → per-user rate limit → the route.
+//! compression → problem+json for bare errors → panic guard → timeout → admission (per-IP rate
+//! limit → JWT verification → per-user rate limit) → body limit → the route.
 //!
 //! Plus the gateway's own endpoints: `/health`, `/ready`, `/metrics`, `/openapi.json`, `/docs`,
 //! and the web UI at `/`.
 
+mod access;
+mod admission;
 mod auth;
 mod config;
 mod docs;
@@ -15,15 +17,23 @@ mod health;
 mod observe;
 mod problem;
 mod rate_limit;
+mod route;
 mod ui;
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
-use axum::Router;
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::body::{Body, Bytes, HttpBody};
+use axum::{BoxError, Router};
+use http::StatusCode;
 use onetime_common::auth::JwtKeys;
 use onetime_common::service::ServiceRoutes;
+use tower::{Service, ServiceBuilder};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
 
 pub use config::{CorsConfig, GatewayConfig, RateGroup, RateLimitConfig};
 pub use health::{HealthReport, HealthSource, ServiceHealth, Status, StoreHealth};
@@ -47,8 +57,26 @@ fn worth_compressing() -> impl tower_http::compression::Predicate {
 }
 
 impl Gateway {
-    /// The complete application router.
-    pub fn into_router(self) -> Router {
+    /// The complete application: the services' routes behind every layer, as one service that
+    /// any hyper-based server (axum's, axum-server) can serve, whatever its request body type.
+    ///
+    /// The layers wrap the router as a whole, once. (`Router::layer` would wrap every route
+    /// separately, and axum clones a route's whole stack for each request it serves.) Only the
+    /// route template is recorded per route, for the metrics of [`access::RequestScope`].
+    pub fn into_service<B>(
+        self,
+    ) -> impl Service<
+        http::Request<B>,
+        Response = http::Response<impl HttpBody<Data = Bytes, Error: Into<BoxError>> + Send + 'static>,
+        Error = Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + Sync
+    + 'static
+    where
+        B: HttpBody<Data = Bytes, Error: Into<BoxError>> + Send + 'static,
+    {
         let openapi = docs::assemble(&self.services);
         let mut routes = Router::new()
             .merge(health::routes(self.health.clone()))
@@ -57,24 +85,28 @@ impl Gateway {
         for service in self.services {
             routes = routes.merge(service.router);
         }
-        let limits = rate_limit::Limiters::new(&self.config.rate_limit, self.config.trust_forwarded_for);
+        let routes = routes.route_layer(route::RecordRouteLayer).fallback(ui::serve);
+
         let config = &self.config;
-        routes
-            .fallback(ui::serve)
-            .layer(from_fn_with_state(limits.clone(), rate_limit::by_user))
-            .layer(from_fn_with_state(Arc::new(self.jwt), auth::verify_bearer))
-            .layer(from_fn_with_state(limits, rate_limit::by_ip))
-            .layer(tower_http::limit::RequestBodyLimitLayer::new(config.body_limit_bytes))
-            .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-                http::StatusCode::REQUEST_TIMEOUT,
+        let gate = admission::Gate {
+            limits: rate_limit::Limiters::new(&config.rate_limit, config.trust_forwarded_for),
+            keys: self.jwt,
+        };
+        ServiceBuilder::new()
+            .map_request(|request: http::Request<B>| request.map(Body::new))
+            .layer(SetRequestIdLayer::x_request_id(observe::MakeRequestUuidV7))
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(access::RequestScopeLayer::default())
+            .layer(config.cors.layer())
+            .layer(CompressionLayer::new().compress_when(worth_compressing()))
+            .map_response(problem::bare_errors_as_problems)
+            .layer(CatchPanicLayer::custom(problem::from_panic))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
                 config.request_timeout(),
             ))
-            .layer(tower_http::catch_panic::CatchPanicLayer::custom(problem::from_panic))
-            .layer(from_fn(problem::bare_errors_as_problems))
-            .layer(tower_http::compression::CompressionLayer::new().compress_when(worth_compressing()))
-            .layer(config.cors.layer())
-            .layer(from_fn(observe::request_scope))
-            .layer(PropagateRequestIdLayer::x_request_id())
-            .layer(SetRequestIdLayer::x_request_id(observe::MakeRequestUuidV7))
+            .layer(admission::AdmissionLayer::new(gate))
+            .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
+            .service(routes)
     }
 }

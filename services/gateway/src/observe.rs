@@ -1,18 +1,16 @@
-//! Observability: request ids, the access log, Prometheus metrics.
+//! Observability: request ids, the Prometheus recorder and `/metrics`.
 
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use http::{HeaderValue, header};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tower_http::request_id::{MakeRequestId, RequestId};
 
-use crate::health::HealthSource;
+use crate::health::{HealthReport, HealthSource};
 
 /// Request ids are UUIDv7, so they sort by time in logs.
 #[derive(Clone, Copy)]
@@ -20,9 +18,9 @@ pub struct MakeRequestUuidV7;
 
 impl MakeRequestId for MakeRequestUuidV7 {
     fn make_request_id<B>(&mut self, _request: &http::Request<B>) -> Option<RequestId> {
-        HeaderValue::from_str(&uuid::Uuid::now_v7().to_string())
-            .ok()
-            .map(RequestId::new)
+        let mut text = uuid::Uuid::encode_buffer();
+        let id = uuid::Uuid::now_v7().hyphenated().encode_lower(&mut text);
+        HeaderValue::from_str(id).ok().map(RequestId::new)
     }
 }
 
@@ -62,48 +60,6 @@ pub fn install_metrics_recorder() -> PrometheusHandle {
         .clone()
 }
 
-/// Wraps each request: makes its id the current one for errors and logs, writes the access log
-/// line, and counts it by route and status.
-pub async fn request_scope(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    // Label by route template, never by raw path: ids in paths would explode the series count.
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-
-    let response = onetime_common::request_id::scope(id.clone(), next.run(request)).await;
-
-    let elapsed = started.elapsed();
-    let status = response.status().as_u16();
-    let labels = [
-        ("method", method.to_string()),
-        ("route", route),
-        ("status", status.to_string()),
-    ];
-    metrics::counter!("onetime_http_requests_total", &labels).increment(1);
-    metrics::histogram!("onetime_http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
-    tracing::info!(
-        target: "onetime::access",
-        request_id = %id,
-        %method,
-        path,
-        status,
-        latency_ms = elapsed.as_secs_f64() * 1000.0,
-        "request"
-    );
-    response
-}
-
 #[derive(Clone)]
 pub(crate) struct MetricsState {
     handle: PrometheusHandle,
@@ -121,10 +77,23 @@ pub fn routes(health: Arc<dyn HealthSource>) -> Router {
 /// Prometheus text format.
 #[utoipa::path(get, path = "/metrics", tag = "gateway", responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain")))]
 pub(crate) async fn render(State(state): State<MetricsState>) -> impl IntoResponse {
-    // Taking a health report refreshes the gauges that are read, not counted: lag, store sizes.
-    state.health.report().await;
+    set_gauges(&state.health.report().await);
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         state.handle.render(),
     )
+}
+
+/// The figures that are read, not counted (store sizes, bus lag), as of a health report: they
+/// are brought up to date when scraped.
+fn set_gauges(report: &HealthReport) {
+    for (service, health) in &report.services {
+        if let Some(store) = &health.store {
+            metrics::gauge!("onetime_store_size_bytes", "store" => service.clone()).set(store.size_bytes as f64);
+        }
+        for lane in &health.bus {
+            metrics::gauge!("onetime_bus_lag_events", "subscriber" => lane.subscriber, "source" => lane.source)
+                .set(lane.lag as f64);
+        }
+    }
 }

@@ -3,24 +3,26 @@
 
 use std::any::Any;
 
-use axum::body::Body;
-use axum::extract::Request;
-use axum::middleware::Next;
+use axum::BoxError;
+use axum::body::{Body, Bytes, HttpBody};
 use axum::response::{IntoResponse, Response};
 use http::{StatusCode, header};
 use onetime_common::ApiError;
 use onetime_common::error::PROBLEM_JSON;
 
 /// Replaces the body of any error answer that is not problem+json already.
-pub async fn bare_errors_as_problems(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
+pub fn bare_errors_as_problems<B>(response: http::Response<B>) -> Response
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
     let status = response.status();
     let is_problem = response
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
     if !(status.is_client_error() || status.is_server_error()) || is_problem {
-        return response;
+        return response.map(Body::new);
     }
     let (code, detail) = match status {
         StatusCode::NOT_FOUND => ("not_found", "no such resource"),

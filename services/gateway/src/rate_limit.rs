@@ -10,8 +10,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::middleware::Next;
+use axum::extract::{ConnectInfo, Request};
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
@@ -19,7 +18,6 @@ use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 use http::HeaderValue;
 use onetime_common::ApiError;
-use onetime_common::auth::Principal;
 
 use crate::config::{RateGroup, RateLimitConfig};
 
@@ -88,6 +86,15 @@ impl Limiters {
         });
         Self { inner: Some(inner) }
     }
+
+    /// The buckets of the route group `path` belongs to; `None` when rate limiting is off.
+    pub fn for_path(&self, path: &str) -> Option<Buckets<'_>> {
+        let inner = self.inner.as_deref()?;
+        Some(Buckets {
+            group: inner.group_for(path)?,
+            trust_forwarded_for: inner.trust_forwarded_for,
+        })
+    }
 }
 
 impl Inner {
@@ -105,21 +112,22 @@ impl Inner {
             .map(|(_, g)| g)
             .or_else(|| self.groups.get("default"))
     }
+}
 
-    fn client_ip(&self, request: &Request) -> Option<IpAddr> {
-        if self.trust_forwarded_for {
-            let forwarded = request
-                .headers()
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .and_then(|ip| ip.trim().parse().ok());
-            if forwarded.is_some() {
-                return forwarded;
-            }
+/// The client's address: the peer's, or behind a trusted proxy the first `X-Forwarded-For` hop.
+fn client_ip(request: &Request, trust_forwarded_for: bool) -> Option<IpAddr> {
+    if trust_forwarded_for {
+        let forwarded = request
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|ip| ip.trim().parse().ok());
+        if forwarded.is_some() {
+            return forwarded;
         }
-        request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
     }
+    request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
 }
 
 /// Takes a token from `limiter`'s bucket for `key`: what is left, or a refusal.
@@ -149,24 +157,20 @@ fn take<K: Hash + Eq + Clone>(limiter: &Keyed<K>, key: &K) -> Result<Allowance, 
     }
 }
 
-/// Runs the request when `limiter` has a token for `key`; answers 429 otherwise.
-async fn guarded<K: Hash + Eq + Clone>(limiter: &Keyed<K>, key: &K, request: Request, next: Next) -> Response {
-    match take(limiter, key) {
-        Ok(allowance) => {
-            let mut response = next.run(request).await;
-            allowance.stamp(&mut response);
-            response
-        }
-        Err(refusal) => {
-            let mut response = ApiError::too_many_requests(refusal.reset).into_response();
-            refusal.stamp(&mut response);
-            response
-        }
+/// An empty bucket: the request is refused with 429 problem+json, `Retry-After` and the
+/// bucket's headers.
+pub struct Exhausted(Allowance);
+
+impl IntoResponse for Exhausted {
+    fn into_response(self) -> Response {
+        let mut response = ApiError::too_many_requests(self.0.reset).into_response();
+        self.0.stamp(&mut response);
+        response
     }
 }
 
 /// The state of the bucket a request was counted against.
-struct Allowance {
+pub struct Allowance {
     limit: u32,
     remaining: u32,
     reset: Duration,
@@ -174,7 +178,7 @@ struct Allowance {
 
 impl Allowance {
     /// Sets the headers, unless an inner (per-user) limiter already did.
-    fn stamp(&self, response: &mut Response) {
+    pub fn stamp(&self, response: &mut Response) {
         let headers = response.headers_mut();
         if headers.contains_key("ratelimit-limit") {
             return;
@@ -188,23 +192,23 @@ impl Allowance {
     }
 }
 
-pub async fn by_ip(State(limits): State<Limiters>, request: Request, next: Next) -> Response {
-    let Some(inner) = &limits.inner else {
-        return next.run(request).await;
-    };
-    let (Some(group), Some(ip)) = (inner.group_for(request.uri().path()), inner.client_ip(&request)) else {
-        return next.run(request).await;
-    };
-    guarded(&group.by_ip, &ip, request, next).await
+/// One route group's buckets, for one request.
+pub struct Buckets<'a> {
+    group: &'a Group,
+    trust_forwarded_for: bool,
 }
 
-pub async fn by_user(State(limits): State<Limiters>, request: Request, next: Next) -> Response {
-    let Some(inner) = &limits.inner else {
-        return next.run(request).await;
-    };
-    let user = request.extensions().get::<Principal>().map(|p| p.user_id.clone());
-    let (Some(group), Some(user)) = (inner.group_for(request.uri().path()), user) else {
-        return next.run(request).await;
-    };
-    guarded(&group.by_user, &user, request, next).await
+impl Buckets<'_> {
+    /// Takes a token from the client IP's bucket (nothing to count when the IP is unknown).
+    pub fn take_for_ip(&self, request: &Request) -> Result<Option<Allowance>, Exhausted> {
+        match client_ip(request, self.trust_forwarded_for) {
+            Some(ip) => take(&self.group.by_ip, &ip).map(Some).map_err(Exhausted),
+            None => Ok(None),
+        }
+    }
+
+    /// Takes a token from the authenticated user's bucket.
+    pub fn take_for_user(&self, user: &String) -> Result<Allowance, Exhausted> {
+        take(&self.group.by_user, user).map_err(Exhausted)
+    }
 }

@@ -8,10 +8,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::WebSocketUpgrade;
 use axum::extract::ws::Message;
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use axum::{Router, ServiceExt};
 use futures::StreamExt;
 use onetime_common::auth::{JwtKeys, Principal, Role};
 use onetime_common::extract::Json;
@@ -20,6 +21,7 @@ use onetime_gateway::{
     CorsConfig, Gateway, GatewayConfig, HealthReport, HealthSource, RateGroup, RateLimitConfig, Status,
 };
 use serde_json::{Value, json};
+use tower::ServiceExt as _;
 
 struct AlwaysOk;
 
@@ -111,7 +113,8 @@ async fn serve() -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = gateway
-        .into_router()
+        .into_service::<axum::body::Body>()
+        .map_response(IntoResponse::into_response)
         .into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
     addr
