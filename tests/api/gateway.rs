@@ -265,6 +265,13 @@ async fn cors_admits_configured_origins_only() {
 
     let refused = preflight("http://evil.example").await.unwrap();
     assert!(refused.headers().get("access-control-allow-origin").is_none());
+
+    // Caches must keep answers for different origins apart, preflights and plain requests alike.
+    for response in [&allowed, &app.get("/health").await] {
+        let vary = response.headers()["vary"].to_str().unwrap();
+        assert!(vary.contains("origin"), "{vary}");
+        assert!(vary.contains("access-control-request-method"), "{vary}");
+    }
 }
 
 #[tokio::test]

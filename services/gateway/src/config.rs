@@ -60,8 +60,14 @@ impl CorsConfig {
                 http::header::RETRY_AFTER,
             ])
             .max_age(Duration::from_secs(self.max_age_seconds))
+            // `VARY_FOR_CORS` instead, set once: tower-http would rebuild it on every request.
+            .vary([])
     }
 }
+
+/// What CORS answers vary on, for caches: the request headers the CORS layer reads.
+pub(crate) const VARY_FOR_CORS: HeaderValue =
+    HeaderValue::from_static("origin, access-control-request-method, access-control-request-headers");
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -2,8 +2,9 @@
 //! passes (outermost first):
 //!
 //! request id → request scope (access log, metrics, request-id for errors) → CORS →
-//! compression → problem+json for bare errors → panic guard → timeout → admission (per-IP rate
-//! limit → JWT verification → per-user rate limit) → body limit → the route.
+//! compression → panic guard (answers problem+json itself) → problem+json for bare errors →
+//! timeout → admission (per-IP rate limit → JWT verification → per-user rate limit) → body
+//! limit → the route.
 //!
 //! Plus the gateway's own endpoints: `/health`, `/ready`, `/metrics`, `/openapi.json`, `/docs`,
 //! and the web UI at `/`.
@@ -25,7 +26,7 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes, HttpBody};
 use axum::{BoxError, Router};
-use http::StatusCode;
+use http::{StatusCode, header};
 use onetime_common::auth::JwtKeys;
 use onetime_common::service::ServiceRoutes;
 use tower::{Service, ServiceBuilder};
@@ -33,6 +34,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 pub use config::{CorsConfig, GatewayConfig, RateGroup, RateLimitConfig};
@@ -97,10 +99,11 @@ impl Gateway {
             .layer(SetRequestIdLayer::x_request_id(observe::MakeRequestUuidV7))
             .layer(PropagateRequestIdLayer::x_request_id())
             .layer(access::RequestScopeLayer::default())
+            .layer(SetResponseHeaderLayer::appending(header::VARY, config::VARY_FOR_CORS))
             .layer(config.cors.layer())
             .layer(CompressionLayer::new().compress_when(worth_compressing()))
-            .map_response(problem::bare_errors_as_problems)
             .layer(CatchPanicLayer::custom(problem::from_panic))
+            .map_response(problem::bare_errors_as_problems)
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::REQUEST_TIMEOUT,
                 config.request_timeout(),
