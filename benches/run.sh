@@ -156,8 +156,8 @@ echo "== max throughput: $CONNECTIONS connections x $DURATION per measurement, $
 echo "GET $HELLO_URL/        (hello-server)"
 echo "GET $ONETIME_URL/health (onetime, every gateway layer)"
 echo "two client variants: 'identity' (--disable-compression: no Accept-Encoding, like probes and curl)"
-echo "and 'compressed' (oha's default 'Accept-Encoding: gzip, compress, deflate, br', like browsers:"
-echo "the gateway then brotli-compresses the /health JSON; hello's 13-byte body is below the threshold)"
+echo "and 'compressed' (oha's default 'Accept-Encoding: gzip, compress, deflate, br', like browsers;"
+echo "both answers are below the gateway's 1 KiB compression threshold, so only the negotiation differs)"
 echo "warm-up: 2 s each"
 for variant in identity compressed; do
     flags=()
