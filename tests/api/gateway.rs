@@ -3,7 +3,9 @@
 use onetime_common::auth::Role;
 use serde_json::Value;
 
-use crate::helpers::{problem, spawn_app, spawn_app_with, start};
+use tokio_tungstenite::tungstenite;
+
+use crate::helpers::{WebSocket, problem, spawn_app, spawn_app_with, start};
 
 #[tokio::test]
 async fn health_reports_ok_with_version_and_uptime() {
@@ -238,6 +240,35 @@ async fn bad_and_expired_tokens_are_refused() {
 
     let valid = app.token_for("alice", Role::Worker);
     assert_eq!(app.get_as("/health", &valid).await.status(), 200);
+}
+
+#[tokio::test]
+async fn websocket_upgrades_carry_their_token_in_the_query() {
+    let app = spawn_app().await;
+    let answer_to = |result: Result<WebSocket, tungstenite::Error>| match result {
+        Err(tungstenite::Error::Http(answer)) => answer,
+        Err(other) => panic!("expected an HTTP answer, got {other}"),
+        Ok(_) => panic!("no WebSocket route here yet: the upgrade should not succeed"),
+    };
+    let code = |answer: &tungstenite::http::Response<Option<Vec<u8>>>| {
+        let body: Value = serde_json::from_slice(answer.body().as_deref().unwrap_or_default()).unwrap();
+        body["code"].clone()
+    };
+
+    // The gateway refuses a bad token before any service sees the upgrade.
+    let refused = answer_to(app.websocket("/users/profile", Some("not-a-jwt")).await);
+    assert_eq!(refused.status(), 401);
+    assert_eq!(code(&refused), "invalid_token");
+
+    // Without a token the service itself refuses an anonymous caller...
+    let anonymous = answer_to(app.websocket("/users/profile", None).await);
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(code(&anonymous), "unauthorized");
+
+    // ...and with one, the principal reaches it: it looks this made-up user up.
+    let token = app.token_for("nobody-registered-this", Role::Worker);
+    let looked_up = answer_to(app.websocket("/users/profile", Some(&token)).await);
+    assert_eq!(looked_up.status(), 404, "{:?}", code(&looked_up));
 }
 
 #[tokio::test]

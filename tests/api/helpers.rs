@@ -10,6 +10,10 @@ use serde_json::Value;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite;
+
+/// A WebSocket client connection to the platform.
+pub type WebSocket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// The JWT secret test apps run with, so tests can mint tokens of their own.
 pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
@@ -133,6 +137,19 @@ impl TestApp {
     pub async fn delete_as(&self, path: &str, token: &str) -> reqwest::Response {
         let request = self.client.delete(self.url(path)).bearer_auth(token);
         request.send().await.expect("request sent")
+    }
+
+    /// Opens a WebSocket on `path` the way a browser does, with the access token (if any) in
+    /// the `token` query parameter. A refused upgrade is `Err(Http(answer))`.
+    pub async fn websocket(&self, path: &str, token: Option<&str>) -> Result<WebSocket, tungstenite::Error> {
+        let mut url = format!("ws://{}{path}", self.addr);
+        if let Some(token) = token {
+            url.push(if path.contains('?') { '&' } else { '?' });
+            url.push_str("token=");
+            url.push_str(token);
+        }
+        let (socket, _) = tokio_tungstenite::connect_async(url).await?;
+        Ok(socket)
     }
 
     /// An access token for a made-up user, signed as the platform would sign it.
