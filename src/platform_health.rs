@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use onetime_common::bus::RunningBus;
 use onetime_gateway::{HealthReport, HealthSource, ServiceHealth, Status};
+use onetime_search::SearchService;
 use onetime_storage::Store;
 
 /// Bus subscribers are named after the service that consumes: that is how lanes are filed.
@@ -17,6 +18,7 @@ pub struct PlatformHealth {
     /// Each service's store, by service name (`user` → `users.redb`).
     pub stores: Vec<(&'static str, Store)>,
     pub bus: Arc<RunningBus>,
+    pub search: Arc<SearchService>,
 }
 
 impl HealthSource for PlatformHealth {
@@ -64,6 +66,6 @@ impl HealthSource for PlatformHealth {
     }
 
     fn is_ready(&self) -> bool {
-        self.bus.is_ready()
+        self.bus.is_ready() && self.search.is_complete()
     }
 }

@@ -2,6 +2,7 @@
 //! collects their routes.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use onetime_common::auth::JwtKeys;
 use onetime_common::bus::Bus;
@@ -46,6 +47,8 @@ impl Stores {
 pub struct Wired {
     pub routes: Vec<ServiceRoutes>,
     pub stores: Stores,
+    /// For readiness: search is not ready while it rebuilds a missing or outdated index.
+    pub search: Arc<SearchService>,
 }
 
 /// Opens each service's store in `data_dir`, registers its outbox and subscriptions on `bus`,
@@ -79,10 +82,11 @@ pub fn wire(
     }
 
     let (search, search_routes) = SearchService::start(data_dir.join("search"), job.directory, background)?;
-    bus.subscribe(onetime_common::events::job::SOURCE, search)?;
+    bus.subscribe(onetime_common::events::job::SOURCE, search.clone())?;
 
     Ok(Wired {
         routes: vec![user.routes, job.routes, search_routes],
         stores,
+        search,
     })
 }

@@ -58,6 +58,7 @@ impl Application {
             services: wired.routes.iter().map(|s| s.name).collect(),
             stores: wired.stores.by_service(),
             bus: bus.clone(),
+            search: wired.search.clone(),
         });
 
         let mut listeners = Vec::new();

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use onetime_common::auth::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, problem, spawn_app};
+use crate::helpers::{TestApp, problem, spawn_app, spawn_app_with, start};
 
 /// (key, title, description, category, address, lat, lng)
 type Fixture = (
@@ -592,6 +592,34 @@ async fn reindex_rebuilds_while_search_answers() {
     let after: Value = app.get("/search/jobs?limit=1").await.json().await.unwrap();
     assert_eq!(after["total"], JOBS.len());
     assert_eq!(app.get_as("/search/reindex/nope", &admin).await.status(), 404);
+}
+
+#[tokio::test]
+async fn after_a_restart_without_its_index_ready_means_every_job_is_searchable_again() {
+    const COUNT: usize = 500;
+    let app = spawn_app_with(|c| {
+        c.gateway.rate_limit.enabled = false;
+        c.bus.prune_interval_seconds = 1;
+    })
+    .await;
+    let employer = app.token_for("employer-1", Role::Employer);
+    for i in 0..COUNT {
+        let posting = posting(&JOBS[i % JOBS.len()], 1 + (i % 30) as i64);
+        let response = app.post_json_as("/jobs", &employer, &posting).await;
+        assert_eq!(response.status(), 201);
+    }
+    let all = wait_for_total(&app, "/search/jobs?limit=1", COUNT as u64).await;
+    assert_eq!(all["total"], COUNT);
+    // Once the outbox is pruned, the events cannot rebuild the index: only the job service can.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (config, data_dir) = app.stop().await;
+
+    // A lost (or outdated) index is rebuilt from the job service at start-up.
+    std::fs::remove_dir_all(data_dir.path().join("search")).unwrap();
+    let app = start(config, data_dir).await;
+    // `start` returns once /ready answers 200: no waiting here.
+    let now: Value = app.get("/search/jobs?limit=1").await.json().await.unwrap();
+    assert_eq!(now["total"], COUNT, "ready before the rebuild finished");
 }
 
 #[tokio::test]

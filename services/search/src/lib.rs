@@ -25,6 +25,7 @@ pub mod synthetic;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use onetime_common::bus::{HandlerError, Subscriber};
@@ -54,6 +55,8 @@ pub struct SearchService {
     tasks: Mutex<HashMap<String, ReindexTask>>,
     /// Rebuilds run here, so that shutdown waits for them (and they stop early).
     background: Background,
+    /// False while the index that was missing or outdated at start-up is being rebuilt.
+    complete: AtomicBool,
 }
 
 impl SearchService {
@@ -73,6 +76,7 @@ impl SearchService {
             jobs,
             tasks: Mutex::new(HashMap::new()),
             background: background.clone(),
+            complete: AtomicBool::new(!opened.needs_rebuild),
         });
         if opened.needs_rebuild {
             service.clone().reindex();
@@ -127,6 +131,12 @@ impl SearchService {
         })
     }
 
+    /// Whether the index holds every open job: false only while the index found missing or
+    /// outdated at start-up is rebuilt (a later reindex builds beside the live index).
+    pub fn is_complete(&self) -> bool {
+        self.complete.load(Ordering::Acquire)
+    }
+
     /// Whether a rebuild is running.
     pub fn is_rebuilding(&self) -> bool {
         self.tasks
@@ -173,6 +183,8 @@ impl SearchService {
                 Ok(()) => tracing::info!(task = %id, "search index rebuilt"),
                 Err(error) => tracing::error!(task = %id, %error, "search index rebuild failed"),
             }
+            // A failed rebuild does not hold the platform back: it is logged, and its task says so.
+            self.complete.store(true, Ordering::Release);
         });
         background.spawn(async move {
             let _ = rebuild.await;
