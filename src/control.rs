@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use onetime_common::service::Background;
 use onetime_user::UsersConfig;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -58,6 +59,8 @@ pub struct Instance {
 pub struct ControlSocket {
     path: PathBuf,
     task: tokio::task::JoinHandle<()>,
+    /// One task per connection; shutdown waits for them, since a command holds the stores.
+    connections: Background,
 }
 
 impl ControlSocket {
@@ -68,31 +71,46 @@ impl ControlSocket {
         let _ = std::fs::remove_file(&path);
         let listener = UnixListener::bind(&path).with_context(|| format!("cannot listen on {}", path.display()))?;
         let instance = Arc::new(instance);
+        let connections = Background::default();
+        let accepting = connections.clone();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let instance = instance.clone();
-                tokio::spawn(async move {
-                    if let Err(error) = answer(stream, &instance).await {
+                let stopping = accepting.stopping();
+                accepting.spawn(async move {
+                    if let Err(error) = answer(stream, &instance, stopping).await {
                         tracing::warn!(%error, "control request failed");
                     }
                 });
             }
         });
-        Ok(Self { path, task })
+        Ok(Self {
+            path,
+            task,
+            connections,
+        })
     }
 
-    /// Stops listening and waits until the listener has let go of the stores.
+    /// Stops listening and waits until every command under way has finished and let go of the
+    /// stores.
     pub async fn stop(self) {
         self.task.abort();
         let _ = self.task.await;
+        self.connections.stop().await;
         let _ = std::fs::remove_file(&self.path);
     }
 }
 
-async fn answer(stream: UnixStream, instance: &Instance) -> anyhow::Result<()> {
+/// Reads one request and answers it. A connection still silent when shutdown begins is dropped;
+/// a command already read runs to its end.
+async fn answer(stream: UnixStream, instance: &Instance, stopping: impl Future<Output = ()>) -> anyhow::Result<()> {
     let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read);
     let mut line = String::new();
-    BufReader::new(read).read_line(&mut line).await?;
+    tokio::select! {
+        read = reader.read_line(&mut line) => read?,
+        () = stopping => return Ok(()),
+    };
     let outcome = match serde_json::from_str::<Request>(&line) {
         Ok(request) => handle(request, instance).await,
         Err(e) => Err(anyhow::anyhow!("bad control request: {e}")),

@@ -342,6 +342,16 @@ async fn a_data_directory_serves_one_instance_at_a_time_and_is_released_on_shutd
 }
 
 #[tokio::test]
+async fn a_silent_control_connection_does_not_hold_up_shutdown() {
+    let app = spawn_app().await;
+    let socket = app.data_dir.path().join(onetime::control::CONTROL_SOCKET);
+    let _silent = tokio::net::UnixStream::connect(&socket).await.unwrap();
+    let stopped = tokio::time::timeout(std::time::Duration::from_secs(10), app.stop()).await;
+    let (_, data_dir) = stopped.expect("shutdown finished with an idle control connection open");
+    assert!(!data_dir.path().join(onetime::control::CONTROL_SOCKET).exists());
+}
+
+#[tokio::test]
 async fn each_service_can_have_a_listener_of_its_own() {
     let any_port: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
     let app = spawn_app_with(|c| {
