@@ -129,7 +129,7 @@ fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let background = onetime_common::service::Background::default();
     let (service, _routes) = SearchService::start(dir.path().join("search"), directory, &background)?;
-    while service.is_rebuilding() {
+    while !service.is_complete() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let took = started.elapsed();

@@ -11,7 +11,7 @@ use onetime_common::auth::Principal;
 use onetime_common::events::job::{CompletedBy, JobStatus, RejectionReason};
 use onetime_common::events::new_id;
 use onetime_common::paging::{Page, PageRequest};
-use onetime_storage::{Direction, Index, ReadTx, Readable, StorageError, StoreSpec, Table, WriteTx};
+use onetime_storage::{Direction, Index, ReadTx, Readable, Record, StorageError, StoreSpec, Table, WriteTx};
 use time::{Duration, OffsetDateTime};
 
 use crate::domain::{
@@ -241,9 +241,20 @@ pub fn job(tx: &ReadTx, id: &str) -> Result<Job, ApiError> {
 /// A page of visible jobs matching `query`, newest first.
 pub fn jobs(tx: &ReadTx, query: &JobQuery, page: &PageRequest) -> Result<Page<Job>, StorageError> {
     let key = listing_key(query.status, query.category.as_deref(), query.employer_id.as_deref());
-    let ids = LISTING.lookup(tx, &key, page.after.as_ref(), Direction::Reverse, page.fetch())?;
-    let jobs = JOBS.get_many(tx, ids)?;
-    Ok(page.page(jobs, Job::id))
+    newest_first(tx, &LISTING, key, &JOBS, page, Job::id)
+}
+
+/// The page of `table`'s records whose ids `index` files under `key`, newest first.
+fn newest_first<V: Record>(
+    tx: &ReadTx,
+    index: &Index<String, String>,
+    key: String,
+    table: &Table<String, V>,
+    page: &PageRequest,
+    id: impl Fn(&V) -> &str,
+) -> Result<Page<V>, StorageError> {
+    let ids = index.lookup(tx, &key, page.after.as_ref(), Direction::Reverse, page.fetch())?;
+    Ok(page.page(table.get_many(tx, ids)?, id))
 }
 
 /// Up to `limit` open jobs with ids after `after`, in id order: for other services' reads.
@@ -323,15 +334,15 @@ pub fn applications_for_owner(
     page: &PageRequest,
 ) -> Result<Page<Application>, ApiError> {
     owned(job(tx, job_id)?, caller)?;
-    let ids = APPLICATIONS_BY_JOB.lookup(
+    let key = job_id.to_owned();
+    Ok(newest_first(
         tx,
-        &job_id.to_owned(),
-        page.after.as_ref(),
-        Direction::Reverse,
-        page.fetch(),
-    )?;
-    let applications = APPLICATIONS.get_many(tx, ids)?;
-    Ok(page.page(applications, Application::id))
+        &APPLICATIONS_BY_JOB,
+        key,
+        &APPLICATIONS,
+        page,
+        Application::id,
+    )?)
 }
 
 /// A page of a worker's own applications, newest first.
@@ -340,15 +351,8 @@ pub fn applications_of_worker(
     worker_id: &str,
     page: &PageRequest,
 ) -> Result<Page<Application>, StorageError> {
-    let ids = APPLICATIONS_BY_WORKER.lookup(
-        tx,
-        &worker_id.to_owned(),
-        page.after.as_ref(),
-        Direction::Reverse,
-        page.fetch(),
-    )?;
-    let applications = APPLICATIONS.get_many(tx, ids)?;
-    Ok(page.page(applications, Application::id))
+    let key = worker_id.to_owned();
+    newest_first(tx, &APPLICATIONS_BY_WORKER, key, &APPLICATIONS, page, Application::id)
 }
 
 /// The owner accepts (`accept`) or rejects an application to job `job_id`. Accepting the last

@@ -137,15 +137,6 @@ impl SearchService {
         self.complete.load(Ordering::Acquire)
     }
 
-    /// Whether a rebuild is running.
-    pub fn is_rebuilding(&self) -> bool {
-        self.tasks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .any(|t| t.state == TaskState::Running)
-    }
-
     /// Starts a rebuild unless one runs; the task id either way.
     fn reindex(self: Arc<Self>) -> (String, bool) {
         let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
