@@ -25,48 +25,15 @@ RATE_DURATION=${RATE_DURATION:-20s}
 RATE_CONNECTIONS=${RATE_CONNECTIONS:-16}
 PORT=${PORT:-38100}
 OHA=${OHA:-oha}
-BIN=${CARGO_TARGET_DIR:-target}/release
-URL="http://127.0.0.1:${PORT}"
 SECRET="bench-secret-bench-secret-bench-secret-42"
 
 for tool in "$OHA" curl jq shuf; do
     command -v "$tool" >/dev/null || { echo "jobs.sh: '$tool' is needed but not found" >&2; exit 1; }
 done
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/onetime-jobs-bench.XXXXXX")
-SERVER_PID=
-cleanup() {
-    if [[ -n $SERVER_PID ]]; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    if [[ ${KEEP:-0} == 1 ]]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-
-if [[ ${SKIP_BUILD:-0} != 1 ]]; then
-    echo "== building (release) =="
-    cargo build --release -p onetime -p onetime-benches
-fi
-
-if curl -s -o /dev/null --max-time 1 "$URL/" 2>/dev/null; then
-    echo "jobs.sh: something already listens on 127.0.0.1:$PORT" >&2
-    exit 1
-fi
-
-echo "== starting onetime on $URL (data in $WORK/data; rate limits off, log level warn) =="
-ONETIME_DATA_DIR="$WORK/data" \
-    ONETIME_SERVER__ADDR="127.0.0.1:${PORT}" \
-    ONETIME_AUTH__JWT_SECRET="$SECRET" \
-    ONETIME_LOG__LEVEL=warn \
-    ONETIME_GATEWAY__RATE_LIMIT__ENABLED=false \
-    "$BIN/onetime" serve >"$WORK/onetime.log" 2>&1 &
-SERVER_PID=$!
-for ((i = 0; i < 500; i++)); do
-    curl -fsS -o /dev/null --max-time 1 "$URL/ready" 2>/dev/null && break
-    sleep 0.02
-done
-curl -fsS -o /dev/null "$URL/ready" || { echo "jobs.sh: onetime did not become ready" >&2; exit 1; }
+source benches/lib.sh
+bench_prepare jobs.sh
+start_onetime ONETIME_AUTH__JWT_SECRET="$SECRET"
 
 TOKEN=$("$BIN/job-bench" token --secret "$SECRET")
 "$BIN/job-bench" bodies --count "$COUNT" >"$WORK/jobs.jsonl"
