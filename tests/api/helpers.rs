@@ -1,12 +1,13 @@
 //! `spawn_app()` and the typed helpers tests drive the platform with.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use onetime::config::Config;
 use onetime::startup::Application;
 use onetime_common::auth::{JwtKeys, Role};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -194,4 +195,104 @@ pub async fn problem(response: reqwest::Response) -> Value {
         assert!(body[field].is_string(), "problem field {field} in {body}");
     }
     body
+}
+
+/// The token of the `page` link in a mail (a full RFC 5322 message).
+pub fn link_token(mail: &[u8], page: &str) -> Option<String> {
+    let message = mail_parser::MessageParser::default().parse(mail)?;
+    let text = message.body_text(0)?;
+    let marker = format!("/{page}?token=");
+    let start = text.find(&marker)? + marker.len();
+    Some(
+        text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+            .collect(),
+    )
+}
+
+pub fn mail_dir(app: &TestApp) -> PathBuf {
+    app.data_dir.path().join("mail")
+}
+
+/// The `.eml` files in `dir` whose mail links to `page`, waiting up to 10 s for `count` of them.
+pub async fn mailed_tokens(dir: &Path, page: &str, count: usize) -> Vec<String> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let tokens: Vec<String> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().is_some_and(|e| e == "eml"))
+            .filter_map(|path| link_token(&std::fs::read(path).ok()?, page))
+            .collect();
+        if tokens.len() >= count || tokio::time::Instant::now() > deadline {
+            return tokens;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A registered account whose email is verified, with its tokens.
+pub struct Account {
+    pub id: String,
+    pub email: String,
+    pub token: String,
+    pub refresh_token: String,
+}
+
+/// The password of every [`TestApp::signup`] account.
+pub const ACCOUNT_PASSWORD: &str = "correct horse 7";
+
+impl TestApp {
+    /// Registers a `role` ("worker", "employer") account with a fresh address and verifies its
+    /// email through the mailed link, as a person would.
+    pub async fn signup(&self, role: &str) -> Account {
+        let email = format!("{role}-{}@example.com", uuid::Uuid::now_v7().simple());
+        let response = self
+            .post_json(
+                "/auth/register",
+                &json!({ "email": email, "password": ACCOUNT_PASSWORD, "name": "김원데", "role": role }),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "registered {email}");
+        let body: Value = response.json().await.unwrap();
+        let verification = self.mailed_token_to(&email, "verify-email").await;
+        let verified = self
+            .post_json("/auth/verify-email", &json!({ "token": verification }))
+            .await;
+        assert_eq!(verified.status(), 200, "verified {email}");
+        Account {
+            id: body["user"]["id"].as_str().unwrap().to_owned(),
+            email,
+            token: body["accessToken"].as_str().unwrap().to_owned(),
+            refresh_token: body["refreshToken"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// The token of the `page` link in the first mail to `address`, waiting up to 10 s for it.
+    pub async fn mailed_token_to(&self, address: &str, page: &str) -> String {
+        let dir = mail_dir(self);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let found = std::fs::read_dir(&dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(|entry| std::fs::read(entry.path()).ok())
+                .filter(|mail| {
+                    mail_parser::MessageParser::default()
+                        .parse(mail.as_slice())
+                        .and_then(|m| m.to()?.first()?.address().map(|a| a == address))
+                        .unwrap_or(false)
+                })
+                .find_map(|mail| link_token(&mail, page));
+            if let Some(token) = found {
+                return token;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "no {page} mail to {address}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
 }

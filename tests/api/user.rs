@@ -11,7 +11,7 @@ use onetime_common::mail::{SmtpSecurity, TransportKind};
 use onetime_storage::{Store, outbox};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, problem, spawn_app_with, start, test_config};
+use crate::helpers::{TestApp, link_token, mail_dir, mailed_tokens, problem, spawn_app_with, start, test_config};
 use crate::process::{onetime, text};
 
 const PASSWORD: &str = "correct horse 7";
@@ -61,43 +61,6 @@ fn token(body: &Value, which: &str) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("{which} in {body}"))
         .to_owned()
-}
-
-/// The token of the `page` link in a mail (a full RFC 5322 message).
-fn link_token(mail: &[u8], page: &str) -> Option<String> {
-    let message = mail_parser::MessageParser::default().parse(mail)?;
-    let text = message.body_text(0)?;
-    let marker = format!("/{page}?token=");
-    let start = text.find(&marker)? + marker.len();
-    Some(
-        text[start..]
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
-            .collect(),
-    )
-}
-
-fn mail_dir(app: &TestApp) -> PathBuf {
-    app.data_dir.path().join("mail")
-}
-
-/// The `.eml` files in `dir` whose mail links to `page`, waiting up to 10 s for `count` of them.
-async fn mailed_tokens(dir: &Path, page: &str, count: usize) -> Vec<String> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let tokens: Vec<String> = std::fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|entry| entry.path())
-            .filter(|path| path.extension().is_some_and(|e| e == "eml"))
-            .filter_map(|path| link_token(&std::fs::read(path).ok()?, page))
-            .collect();
-        if tokens.len() >= count || tokio::time::Instant::now() > deadline {
-            return tokens;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// A small but real SMTP server on loopback, speaking the protocol over TCP as a mail relay

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use onetime_common::directory::JobDirectory;
-use onetime_common::events::job::Job;
+use onetime_common::directory::{DirectoryError, JobDirectory};
+use onetime_common::events::job::{Application, Job};
 use onetime_job::DEFAULT_CATEGORIES;
 use onetime_search::synthetic::Generator;
 use onetime_search::{SearchParams, SearchService};
@@ -24,7 +24,7 @@ struct Directory {
 }
 
 impl Directory {
-    fn job(&self, i: usize) -> Job {
+    fn nth(&self, i: usize) -> Job {
         let posting = Generator::new(i as u64, self.now).posting();
         let name = DEFAULT_CATEGORIES
             .iter()
@@ -35,17 +35,29 @@ impl Directory {
 }
 
 impl JobDirectory for Directory {
-    fn open_jobs(&self, after: Option<&str>, limit: usize) -> Result<Vec<Job>, String> {
+    fn open_jobs(&self, after: Option<&str>, limit: usize) -> Result<Vec<Job>, DirectoryError> {
         let start = match after {
             None => 0,
             Some(id) => {
                 id.trim_start_matches("job-")
                     .parse::<usize>()
-                    .map_err(|e| e.to_string())?
+                    .map_err(|e| DirectoryError::Unavailable {
+                        service: "job",
+                        reason: e.to_string(),
+                    })?
                     + 1
             }
         };
-        Ok((start..self.postings.min(start + limit)).map(|i| self.job(i)).collect())
+        Ok((start..self.postings.min(start + limit)).map(|i| self.nth(i)).collect())
+    }
+
+    fn job(&self, id: &str) -> Result<Option<Job>, DirectoryError> {
+        let index = id.trim_start_matches("job-").parse::<usize>().ok();
+        Ok(index.filter(|&i| i < self.postings).map(|i| self.nth(i)))
+    }
+
+    fn application(&self, _job_id: &str, _worker_id: &str) -> Result<Option<Application>, DirectoryError> {
+        Ok(None)
     }
 }
 

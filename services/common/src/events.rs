@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub mod chat;
 pub mod job;
 pub mod payment;
 pub mod user;

@@ -22,8 +22,8 @@ mod store;
 use std::sync::Arc;
 
 use onetime_common::bus::{StoreSubscriber, Subscriber};
-use onetime_common::directory::JobDirectory;
-use onetime_common::events::job::Job;
+use onetime_common::directory::{DirectoryError, JobDirectory};
+use onetime_common::events::job::{Application, Job};
 use onetime_common::service::{Background, ServiceRoutes};
 use onetime_storage::{StorageError, Store, StoreSpec};
 
@@ -69,8 +69,15 @@ impl JobService {
 /// [`JobDirectory`] on the job store, in-process.
 struct Directory(Store);
 
+fn unavailable(error: StorageError) -> DirectoryError {
+    DirectoryError::Unavailable {
+        service: "job",
+        reason: error.to_string(),
+    }
+}
+
 impl JobDirectory for Directory {
-    fn open_jobs(&self, after: Option<&str>, limit: usize) -> Result<Vec<Job>, String> {
+    fn open_jobs(&self, after: Option<&str>, limit: usize) -> Result<Vec<Job>, DirectoryError> {
         self.0
             .read_blocking(|tx| {
                 let jobs = store::open_jobs(tx, after, limit)?;
@@ -78,6 +85,22 @@ impl JobDirectory for Directory {
                     .map(|job| events::published(tx, job))
                     .collect::<Result<_, StorageError>>()
             })
-            .map_err(|e| e.to_string())
+            .map_err(unavailable)
+    }
+
+    fn job(&self, id: &str) -> Result<Option<Job>, DirectoryError> {
+        self.0
+            .read_blocking(|tx| match store::any_job(tx, id)? {
+                Some(job) => events::published(tx, &job).map(Some),
+                None => Ok(None),
+            })
+            .map_err(unavailable)
+    }
+
+    fn application(&self, job_id: &str, worker_id: &str) -> Result<Option<Application>, DirectoryError> {
+        self.0
+            .read_blocking(|tx| store::application_of(tx, job_id, worker_id))
+            .map(|found| found.map(|application| application.published()))
+            .map_err(unavailable)
     }
 }

@@ -238,6 +238,19 @@ pub fn job(tx: &ReadTx, id: &str) -> Result<Job, ApiError> {
     visible(JOBS.get(tx, &id.to_owned())?)
 }
 
+/// The job with `id` in any status, for other services' reads.
+pub fn any_job(tx: &ReadTx, id: &str) -> Result<Option<Job>, StorageError> {
+    JOBS.get(tx, &id.to_owned())
+}
+
+/// `worker_id`'s application to `job_id`, in any status.
+pub fn application_of(tx: &ReadTx, job_id: &str, worker_id: &str) -> Result<Option<Application>, StorageError> {
+    match APPLICANTS.get(tx, &applicant_key(job_id, worker_id))? {
+        Some(id) => APPLICATIONS.get(tx, &id),
+        None => Ok(None),
+    }
+}
+
 /// A page of visible jobs matching `query`, newest first.
 pub fn jobs(tx: &ReadTx, query: &JobQuery, page: &PageRequest) -> Result<Page<Job>, StorageError> {
     let key = listing_key(query.status, query.category.as_deref(), query.employer_id.as_deref());

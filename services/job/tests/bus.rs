@@ -166,6 +166,7 @@ async fn payment_events_mark_the_job_funded_once_per_order() {
         employer_id: "employer-1".into(),
         amount: 2 * 24_000,
         approved_at: OffsetDateTime::now_utc(),
+        job_title: "주말 카페".into(),
     };
 
     // Delivered twice, as at-least-once delivery may: it counts once.
@@ -210,6 +211,7 @@ async fn payment_events_mark_the_job_funded_once_per_order() {
             employer_id: "employer-1".into(),
             amount: 48_000,
             cancel_reason: "plans changed".into(),
+            job_title: "주말 카페".into(),
         },
     );
     assert!(platform.bus.flush(Duration::from_secs(10)).await);

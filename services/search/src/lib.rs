@@ -258,7 +258,7 @@ impl Iterator for OpenJobs<'_> {
                 }
                 Err(error) => {
                     self.finished = true;
-                    return Some(Err(error));
+                    return Some(Err(error.to_string()));
                 }
             }
         }

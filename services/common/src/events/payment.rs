@@ -1,7 +1,8 @@
 //! What the payment service publishes about an employer's payment for a job.
 //!
-//! The payment service is not built yet; the job service already consumes these (a job shows
-//! `funded` while a completed payment for it is held), so the contract is fixed here first.
+//! The job service consumes `payment.*` (a job shows `funded` while a completed payment for it is
+//! held); the notification service consumes all of them. Payloads carry what a message needs
+//! (job title, amounts, who), so consumers never call the payment service back.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -14,6 +15,12 @@ pub const SOURCE: &str = "payment";
 pub const PAYMENT_COMPLETED: &str = "payment.completed";
 /// [`PaymentCancelled`]: a payment was cancelled and refunded before settlement.
 pub const PAYMENT_CANCELLED: &str = "payment.cancelled";
+/// [`SettlementCreated`]: a worker's pay for a completed job was credited to their wallet.
+pub const SETTLEMENT_CREATED: &str = "settlement.created";
+/// [`WithdrawalChanged`]: a withdrawal was paid out to the worker's bank account.
+pub const WITHDRAWAL_COMPLETED: &str = "withdrawal.completed";
+/// [`WithdrawalChanged`]: a withdrawal failed and its amount went back to the wallet.
+pub const WITHDRAWAL_FAILED: &str = "withdrawal.failed";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -25,6 +32,9 @@ pub struct PaymentCompleted {
     pub amount: i64,
     #[serde(with = "time::serde::rfc3339")]
     pub approved_at: OffsetDateTime,
+    /// The job's title when the order was made (for messages).
+    #[serde(default)]
+    pub job_title: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,4 +46,33 @@ pub struct PaymentCancelled {
     /// Won.
     pub amount: i64,
     pub cancel_reason: String,
+    #[serde(default)]
+    pub job_title: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettlementCreated {
+    pub settlement_id: String,
+    pub job_id: String,
+    pub job_title: String,
+    pub worker_id: String,
+    pub employer_id: String,
+    /// Won: `gross − fee − tax = net`.
+    pub gross: i64,
+    pub fee: i64,
+    pub tax: i64,
+    pub net: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WithdrawalChanged {
+    pub withdrawal_id: String,
+    pub worker_id: String,
+    /// Won.
+    pub amount: i64,
+    /// Why it failed (`withdrawal.failed` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
