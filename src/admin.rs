@@ -8,7 +8,7 @@ use onetime_user::{NewAdmin, UserError};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::control::{self, Request};
+use crate::control::protocol::{self as control, Request};
 use crate::services::Stores;
 
 /// What the command reports.
