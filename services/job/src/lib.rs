@@ -14,7 +14,10 @@
 mod api;
 mod config;
 mod domain;
+mod error;
 mod events;
+mod funding;
+mod jobs;
 mod routes;
 mod scheduler;
 mod store;
@@ -29,7 +32,9 @@ use onetime_storage::{StorageError, Store, StoreSpec};
 
 pub use config::{HumaneDuration, JobsConfig};
 pub use domain::DEFAULT_CATEGORIES;
-pub use events::Funding;
+pub use funding::Funding;
+
+use crate::jobs::Jobs;
 
 /// The job store: `jobs.redb`.
 pub const STORE: StoreSpec = store::SPEC;
@@ -57,7 +62,7 @@ impl JobService {
         Ok(Self {
             routes: ServiceRoutes {
                 name: "job",
-                router: routes::router(store.clone(), config),
+                router: routes::router(Arc::new(Jobs::new(store.clone(), config.minimum_wage()))),
                 openapi: routes::openapi(),
             },
             funding: Arc::new(StoreSubscriber::new(store.clone(), Funding)),
@@ -82,7 +87,7 @@ impl JobDirectory for Directory {
             .read_blocking(|tx| {
                 let jobs = store::open_jobs(tx, after, limit)?;
                 jobs.iter()
-                    .map(|job| events::published(tx, job))
+                    .map(|job| store::published(tx, job))
                     .collect::<Result<_, StorageError>>()
             })
             .map_err(unavailable)
@@ -91,7 +96,7 @@ impl JobDirectory for Directory {
     fn job(&self, id: &str) -> Result<Option<Job>, DirectoryError> {
         self.0
             .read_blocking(|tx| match store::any_job(tx, id)? {
-                Some(job) => events::published(tx, &job).map(Some),
+                Some(job) => store::published(tx, &job).map(Some),
                 None => Ok(None),
             })
             .map_err(unavailable)
