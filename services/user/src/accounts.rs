@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use crate::config::UsersConfig;
 use crate::domain::{Email, Name, Password, Phone, ProfileChanges, User};
 use crate::mail::Links;
-use crate::password::Hasher;
+use crate::password::{Hasher, Verified};
 use crate::store::{self, Purpose, Rotation};
 use crate::throttle::LoginThrottle;
 use crate::tokens::{SecretToken, TokenHash};
@@ -121,21 +121,24 @@ impl Accounts {
     /// Checks the password and starts a session. Unknown addresses and wrong passwords are the
     /// same failure, at the same cost, and count alike towards the account's throttle.
     pub async fn login(&self, email: Email, password: Password) -> Result<SignedIn, UserError> {
-        let attempt = self
-            .throttle
-            .begin(email.as_str())
-            .map_err(UserError::TooManyAttempts)?;
+        let attempt = self.throttle.begin(email.as_str()).await?;
         let user = self.store.read(move |tx| store::user_by_email(tx, &email)).await?;
         let stored = user.as_ref().map(|user| user.password_hash.clone());
-        let matches = self.hasher.verify(password, stored).await?;
-        let Some(user) = user.filter(|_| matches) else {
+        let verified = self.hasher.verify_and_upgrade(password, stored).await?;
+        let Some(user) = user.filter(|_| verified != Verified::No) else {
             attempt.failed();
             return Err(UserError::InvalidCredentials);
         };
         attempt.succeeded();
         let (now, ttl, user_id) = (OffsetDateTime::now_utc(), self.config.refresh_ttl(), user.id.clone());
+        let verified_hash = user.password_hash.clone();
         let (session_id, refresh) = self
-            .write(move |tx| Ok(store::open_session(tx, &user_id, now, ttl)?))
+            .write(move |tx| {
+                if let Verified::Rehashed(password_hash) = verified {
+                    upgrade_hash(tx, &user_id, &verified_hash, password_hash, now)?;
+                }
+                Ok(store::open_session(tx, &user_id, now, ttl)?)
+            })
             .await?;
         let tokens = self.tokens(&user, &session_id, refresh);
         Ok(SignedIn { user, tokens })
@@ -241,7 +244,7 @@ impl Accounts {
     pub async fn change_password(&self, principal: &Principal, current: Password, new: &str) -> Result<(), UserError> {
         let user = self.user(&principal.user_id).await?;
         let password = Password::new(new, &user.email).map_err(|e| UserError::invalid("newPassword", e))?;
-        let attempt = self.throttle.begin(&user.email).map_err(UserError::TooManyAttempts)?;
+        let attempt = self.throttle.begin(&user.email).await?;
         if !self.hasher.verify(current, Some(user.password_hash)).await? {
             attempt.failed();
             return Err(UserError::WrongPassword);
@@ -300,6 +303,28 @@ fn new_user(
         created_at: now,
         updated_at: now,
     }
+}
+
+/// Replaces the hash a login just verified with one of the same password under the configured
+/// parameters; the password is the same, so sessions and reset links stay. A hash changed
+/// meanwhile (a reset under way) is left alone.
+fn upgrade_hash(
+    tx: &WriteTx,
+    user_id: &str,
+    verified: &str,
+    password_hash: String,
+    now: OffsetDateTime,
+) -> Result<(), UserError> {
+    match store::user(tx, user_id)? {
+        Some(mut user) if user.password_hash == verified => {
+            user.password_hash = password_hash;
+            user.updated_at = now;
+            store::update_user(tx, &user)?;
+            tracing::info!(user_id, "re-hashed a password under the configured argon2 parameters");
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Stores a new password hash; every older reset link and every session but `keep` end.

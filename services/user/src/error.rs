@@ -8,6 +8,8 @@ use onetime_common::error::FieldErrors;
 use onetime_common::mail::MailError;
 use onetime_storage::StorageError;
 
+use crate::throttle::Refusal;
+
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
     #[error("an account with this email address exists already")]
@@ -16,6 +18,8 @@ pub enum UserError {
     InvalidCredentials,
     #[error("too many failed attempts for this account; try again in {} s", (.0.as_secs_f64().ceil() as u64).max(1))]
     TooManyAttempts(Duration),
+    #[error("other login attempts for this account are still being checked; try again in a moment")]
+    AttemptsInFlight,
     #[error("the refresh token is not valid; log in again")]
     InvalidRefreshToken,
     #[error("this refresh token was used before; the session is ended, log in again")]
@@ -47,6 +51,15 @@ impl UserError {
     }
 }
 
+impl From<Refusal> for UserError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::TooManyFailures(wait) => Self::TooManyAttempts(wait),
+            Refusal::Busy => Self::AttemptsInFlight,
+        }
+    }
+}
+
 impl From<UserError> for ApiError {
     fn from(error: UserError) -> Self {
         let detail = error.to_string();
@@ -56,6 +69,8 @@ impl From<UserError> for ApiError {
             UserError::TooManyAttempts(wait) => {
                 ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", detail).with_retry_after(wait)
             }
+            UserError::AttemptsInFlight => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "attempts_in_flight", detail)
+                .with_retry_after(Duration::from_secs(1)),
             UserError::InvalidRefreshToken => ApiError::unauthorized("invalid_refresh_token", detail),
             UserError::RefreshTokenReused => ApiError::unauthorized("refresh_token_reused", detail),
             UserError::InvalidVerificationToken => ApiError::bad_request("invalid_verification_token", detail),

@@ -92,7 +92,7 @@ async fn register(
 #[utoipa::path(post, path = "/auth/login", tag = "user", request_body = LoginRequest, responses(
     (status = 200, description = "Logged in", body = AuthResponse),
     (status = 401, description = "`invalid_credentials`: unknown email or wrong password, alike", body = Problem, content_type = "application/problem+json"),
-    (status = 429, description = "`too_many_attempts`, with `Retry-After`", body = Problem, content_type = "application/problem+json"),
+    (status = 429, description = "`too_many_attempts` (recent failures), or `attempts_in_flight` (others for the account still being checked after 10 s); with `Retry-After`", body = Problem, content_type = "application/problem+json"),
 ))]
 async fn login(State(accounts): State<Arc<Accounts>>, Json(request): Json<LoginRequest>) -> Accepted<AuthResponse> {
     let (email, password) = request.parse()?;
@@ -198,7 +198,7 @@ async fn update_profile(
     (status = 401, description = "No or an invalid access token", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "`wrong_password`: the current password is wrong", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "`validation_failed`: the new password is too weak", body = Problem, content_type = "application/problem+json"),
-    (status = 429, description = "`too_many_attempts`, with `Retry-After`", body = Problem, content_type = "application/problem+json"),
+    (status = 429, description = "`too_many_attempts` (recent failures), or `attempts_in_flight` (others for the account still being checked after 10 s); with `Retry-After`", body = Problem, content_type = "application/problem+json"),
 ))]
 async fn change_password(
     State(accounts): State<Arc<Accounts>>,
