@@ -296,3 +296,31 @@ impl TestApp {
         }
     }
 }
+
+/// RFC 3339, as the API writes times.
+pub fn rfc3339(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339).unwrap()
+}
+
+/// A valid `POST /jobs` body: a café job starting at `starts` and lasting `span`, at 12,000 won
+/// an hour, for two. Change it with [`with`].
+pub fn job_posting(starts: time::OffsetDateTime, span: time::Duration) -> Value {
+    json!({
+        "title": "주말 카페 바리스타",
+        "description": "에스프레소 머신 경험자 우대",
+        "category": "food-cafe",
+        "wage": { "type": "hourly", "amount": 12_000 },
+        "location": { "address": "서울 마포구 양화로 45", "lat": 37.5563, "lng": 126.9236 },
+        "startsAt": rfc3339(starts),
+        "endsAt": rfc3339(starts + span),
+        "headcount": 2,
+    })
+}
+
+/// `body` with the top-level fields of `changes` put over it.
+pub fn with(mut body: Value, changes: Value) -> Value {
+    for (key, value) in changes.as_object().expect("changes are an object") {
+        body[key] = value.clone();
+    }
+    body
+}

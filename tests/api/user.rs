@@ -455,6 +455,77 @@ async fn five_failures_lock_an_account_whatever_the_password() {
 }
 
 #[tokio::test]
+async fn parallel_logins_with_the_right_password_all_get_in_and_parallel_guesses_get_five_tries() {
+    let app = users_app().await;
+    register(&app, "busy@example.com").await;
+    register(&app, "target@example.com").await;
+
+    // 32 at once with the right password: those behind the five in flight wait for them.
+    let logins = futures::future::join_all((0..32).map(|_| login(&app, "busy@example.com", PASSWORD))).await;
+    let statuses: Vec<u16> = logins.iter().map(|r| r.status().as_u16()).collect();
+    assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
+
+    // 32 guesses at once get no more tries than 32 in a row: five are checked, the rest refused
+    // for those failures, in words that say so.
+    let guesses =
+        futures::future::join_all((0..32).map(|_| login(&app, "target@example.com", "wrong password 1"))).await;
+    let mut refused = Vec::new();
+    let mut checked = 0;
+    for guess in guesses {
+        match guess.status().as_u16() {
+            401 => checked += 1,
+            429 => refused.push(problem(guess).await),
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!((checked, refused.len()), (5, 27));
+    for body in refused {
+        assert_eq!(body["code"], "too_many_attempts", "{body}");
+        assert!(body["detail"].as_str().unwrap().contains("too many failed attempts"), "{body}");
+    }
+}
+
+/// The argon2 hash stored for `email` (the app must be stopped).
+fn stored_hash(data_dir: &Path, email: &str) -> String {
+    // Read untyped: the user record is the service's own business; its hash is what is checked.
+    const USERS: onetime_storage::Table<String, Value> = onetime_storage::Table::new("users");
+    let store = Store::open(data_dir, &onetime_user::STORE).unwrap();
+    let users = store
+        .read_blocking(|tx| USERS.range(tx, .., onetime_storage::Direction::Forward, 100))
+        .unwrap();
+    let (_, user) = users.into_iter().find(|(_, user)| user["email"] == email).unwrap();
+    user["passwordHash"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn raised_argon2_parameters_rehash_a_password_at_the_next_login() {
+    let app = users_app().await;
+    register(&app, "kept@example.com").await;
+    let (mut config, data_dir) = app.stop().await;
+    let old = stored_hash(data_dir.path(), "kept@example.com");
+    assert!(old.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{old}");
+
+    config.users.argon2.memory_kib = 128;
+    config.users.argon2.iterations = 2;
+    let app = start(config, data_dir).await;
+    assert_eq!(login(&app, "kept@example.com", "wrong password 1").await.status(), 401);
+    let (config, data_dir) = app.stop().await;
+    assert_eq!(stored_hash(data_dir.path(), "kept@example.com"), old, "a wrong password changes nothing");
+
+    let app = start(config, data_dir).await;
+    assert_eq!(login(&app, "kept@example.com", PASSWORD).await.status(), 200);
+    let (config, data_dir) = app.stop().await;
+    let new = stored_hash(data_dir.path(), "kept@example.com");
+    assert!(new.starts_with("$argon2id$v=19$m=128,t=2,p=1$"), "{new}");
+
+    // The password is the same: it still logs in, and the hash stays as it is now.
+    let app = start(config, data_dir).await;
+    assert_eq!(login(&app, "kept@example.com", PASSWORD).await.status(), 200);
+    let (_, data_dir) = app.stop().await;
+    assert_eq!(stored_hash(data_dir.path(), "kept@example.com"), new);
+}
+
+#[tokio::test]
 async fn an_email_address_is_taken_in_any_case() {
     let app = users_app().await;
     register(&app, "kim@example.com").await;
