@@ -3,6 +3,7 @@
 
 use axum::http::StatusCode;
 use onetime_common::ApiError;
+use onetime_common::directory::DirectoryError;
 use onetime_common::error::FieldErrors;
 use onetime_storage::StorageError;
 
@@ -16,6 +17,8 @@ pub enum JobError {
     ApplicationNotFound(&'static str),
     #[error("only the job's owner may do this")]
     NotOwner,
+    #[error("verify your email address first: posting a job and applying need a verified address")]
+    EmailNotVerified,
     #[error("you have applied to this job already")]
     AlreadyApplied,
     #[error("{0}")]
@@ -36,6 +39,9 @@ pub enum JobError {
     Inconsistent(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// Another service's read failed.
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
 }
 
 impl JobError {
@@ -58,6 +64,7 @@ impl From<JobError> for ApiError {
         match error {
             JobError::JobNotFound | JobError::ApplicationNotFound(_) => ApiError::not_found(detail),
             JobError::NotOwner => ApiError::forbidden(detail),
+            JobError::EmailNotVerified => ApiError::new(StatusCode::FORBIDDEN, "email_not_verified", detail),
             JobError::AlreadyApplied => ApiError::conflict("already_applied", detail),
             JobError::BadQuery(_) => ApiError::bad_request("invalid_query", detail),
             JobError::CategoryExists(_) => ApiError::conflict("category_exists", detail),
@@ -76,7 +83,7 @@ impl From<JobError> for ApiError {
             }
             JobError::Invalid(errors) => errors.into(),
             // Logged once, here, where the answer is built.
-            JobError::Inconsistent(_) | JobError::Storage(_) => ApiError::internal(detail),
+            JobError::Inconsistent(_) | JobError::Storage(_) | JobError::Directory(_) => ApiError::internal(detail),
         }
     }
 }

@@ -2,10 +2,15 @@
 //! decide on and withdraw applications; list and add categories.
 //!
 //! Each turns a request into domain values against the clock and the law of now (the minimum
-//! wage of the config), then runs one store operation. Requests that depend on the job as it
+//! wage of the config), then runs one store operation. Posting and applying also need the
+//! caller's email verified, as the user service says now (not as the access token said when it
+//! was issued: a token from before the verification works as soon as it is done). Requests that depend on the job as it
 //! is (an edit's new wage is judged with the schedule it keeps) are parsed inside the write
 //! transaction, against the job that transaction sees.
 
+use std::sync::Arc;
+
+use onetime_common::directory::Clients;
 use onetime_common::paging::{Page, PageRequest};
 use onetime_storage::Store;
 use time::OffsetDateTime;
@@ -18,6 +23,8 @@ use crate::store;
 pub struct Jobs {
     store: Store,
     minimum_wage: MinimumWage,
+    /// The user directory answers whether a caller may post and apply.
+    clients: Arc<Clients>,
 }
 
 fn now() -> OffsetDateTime {
@@ -25,8 +32,23 @@ fn now() -> OffsetDateTime {
 }
 
 impl Jobs {
-    pub fn new(store: Store, minimum_wage: MinimumWage) -> Self {
-        Self { store, minimum_wage }
+    pub fn new(store: Store, minimum_wage: MinimumWage, clients: Arc<Clients>) -> Self {
+        Self {
+            store,
+            minimum_wage,
+            clients,
+        }
+    }
+
+    /// Refuses callers whose account may not transact (`users.require_verified_email`).
+    async fn check_may_transact(&self, user_id: &str) -> Result<(), JobError> {
+        let users = self.clients.users()?;
+        let user_id = user_id.to_owned();
+        // The directory reads a store: off the reactor.
+        let allowed = tokio::task::spawn_blocking(move || users.may_transact(&user_id))
+            .await
+            .map_err(|e| JobError::Inconsistent(format!("the user directory read failed: {e}")))??;
+        if allowed { Ok(()) } else { Err(JobError::EmailNotVerified) }
     }
 
     /// Visible jobs matching `filter`, newest first.
@@ -37,6 +59,7 @@ impl Jobs {
 
     /// `employer_id` posts a job; `job.created` follows.
     pub async fn post(&self, employer_id: &str, input: NewJob) -> Result<Job, JobError> {
+        self.check_may_transact(employer_id).await?;
         let now = now();
         let draft = input.parse(now, self.minimum_wage)?;
         let employer_id = employer_id.to_owned();
@@ -69,6 +92,7 @@ impl Jobs {
 
     /// `worker_id` applies to job `job_id`.
     pub async fn apply(&self, worker_id: &str, job_id: &str, input: NewApplication) -> Result<Application, JobError> {
+        self.check_may_transact(worker_id).await?;
         let message = input.parse()?;
         let (worker_id, job_id, now) = (worker_id.to_owned(), job_id.to_owned(), now());
         self.store

@@ -110,7 +110,7 @@ async fn list_jobs(
     responses(
         (status = 201, body = Job),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an employer", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an employer, or `email_not_verified`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`, `break_too_short`, `break_too_long` (both with `errors.breakMinutes`), or `below_minimum_wage`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -201,7 +201,7 @@ async fn cancel_job(
     responses(
         (status = 201, body = Application),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a worker", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a worker, or `email_not_verified`", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`already_applied` or `job_not_open`", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
