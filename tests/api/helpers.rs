@@ -249,6 +249,13 @@ impl TestApp {
     /// Registers a `role` ("worker", "employer") account with a fresh address and verifies its
     /// email through the mailed link, as a person would.
     pub async fn signup(&self, role: &str) -> Account {
+        let account = self.register(role).await;
+        self.verify_email(&account.email).await;
+        account
+    }
+
+    /// Registers a `role` account with a fresh address, its email not verified yet.
+    pub async fn register(&self, role: &str) -> Account {
         let email = format!("{role}-{}@example.com", uuid::Uuid::now_v7().simple());
         let response = self
             .post_json(
@@ -258,17 +265,21 @@ impl TestApp {
             .await;
         assert_eq!(response.status(), 201, "registered {email}");
         let body: Value = response.json().await.unwrap();
-        let verification = self.mailed_token_to(&email, "verify-email").await;
-        let verified = self
-            .post_json("/auth/verify-email", &json!({ "token": verification }))
-            .await;
-        assert_eq!(verified.status(), 200, "verified {email}");
         Account {
             id: body["user"]["id"].as_str().unwrap().to_owned(),
             email,
             token: body["accessToken"].as_str().unwrap().to_owned(),
             refresh_token: body["refreshToken"].as_str().unwrap().to_owned(),
         }
+    }
+
+    /// Verifies `address` through the link of the first verification mail to it.
+    pub async fn verify_email(&self, address: &str) {
+        let verification = self.mailed_token_to(address, "verify-email").await;
+        let verified = self
+            .post_json("/auth/verify-email", &json!({ "token": verification }))
+            .await;
+        assert_eq!(verified.status(), 200, "verified {address}");
     }
 
     /// The token of the `page` link in the first mail to `address`, waiting up to 10 s for it.

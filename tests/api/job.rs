@@ -363,7 +363,10 @@ async fn break_time_follows_the_law_on_paid_time() {
     ] {
         let job = post_job(&app, &employer, &shift(day, from, to, wage, None)).await;
         assert_eq!(pay_of(&job), expected, "{from:?}–{to:?} at {wage}");
-        assert_eq!(json_of(app.get(&format!("/jobs/{}", id_of(&job))).await, 200).await, job);
+        assert_eq!(
+            json_of(app.get(&format!("/jobs/{}", id_of(&job))).await, 200).await,
+            job
+        );
     }
 
     // The default by span at its edges: under 4 h none, up to 8 h 30 thirty minutes, then sixty.
@@ -399,21 +402,90 @@ async fn break_time_follows_the_law_on_paid_time() {
     assert_eq!(pay_of(&legal), (29, 211, 42_200));
 
     // A daily wage must cover the minimum wage for the paid hours: 8 × 10,320 = 82,560.
-    let daily = |amount: i64| with(shift(day, (9, 0), (18, 0), 0, None), json!({ "wage": { "type": "daily", "amount": amount } }));
-    assert_eq!(pay_of(&post_job(&app, &employer, &daily(82_560)).await), (60, 480, 82_560));
+    let daily = |amount: i64| {
+        with(
+            shift(day, (9, 0), (18, 0), 0, None),
+            json!({ "wage": { "type": "daily", "amount": amount } }),
+        )
+    };
+    assert_eq!(
+        pay_of(&post_job(&app, &employer, &daily(82_560)).await),
+        (60, 480, 82_560)
+    );
     let below = app.post_json_as("/jobs", &employer, &daily(82_559)).await;
     assert_eq!(problem(below).await["code"], "below_minimum_wage");
 
     // Edits: a new span without a break gets the default for it; a break alone is judged with
     // the span the job keeps.
     let path = format!("/jobs/{}", id_of(&legal));
-    let at = |hour: u8| rfc3339(day.with_hms(hour, 0, 0).unwrap().assume_offset(time::macros::offset!(+9)));
-    let longer = json_of(app.put_json_as(&path, &employer, &json!({ "endsAt": at(18) })).await, 200).await;
+    let at = |hour: u8| {
+        rfc3339(
+            day.with_hms(hour, 0, 0)
+                .unwrap()
+                .assume_offset(time::macros::offset!(+9)),
+        )
+    };
+    let longer = json_of(
+        app.put_json_as(&path, &employer, &json!({ "endsAt": at(18) })).await,
+        200,
+    )
+    .await;
     assert_eq!(pay_of(&longer), (60, 480, 96_000));
     let short_break = app.put_json_as(&path, &employer, &json!({ "breakMinutes": 30 })).await;
     assert_eq!(problem(short_break).await["code"], "break_too_short");
-    let long_break = json_of(app.put_json_as(&path, &employer, &json!({ "breakMinutes": 90 })).await, 200).await;
+    let long_break = json_of(
+        app.put_json_as(&path, &employer, &json!({ "breakMinutes": 90 })).await,
+        200,
+    )
+    .await;
     assert_eq!(pay_of(&long_break), (90, 450, 90_000));
+}
+
+#[tokio::test]
+async fn posting_and_applying_need_the_email_verified_as_the_account_is_now() {
+    let app = spawn_jobs_app().await;
+    let employer = app.register("employer").await;
+    let refused = app.post_json_as("/jobs", &employer.token, &job_body()).await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(problem(refused).await["code"], "email_not_verified");
+    assert_eq!(
+        json_of(app.get("/jobs").await, 200).await["items"],
+        json!([]),
+        "nothing posted"
+    );
+    // The token issued before the verification works as soon as it is done.
+    app.verify_email(&employer.email).await;
+    let id = id_of(&post_job(&app, &employer.token, &job_body()).await);
+
+    let worker = app.register("worker").await;
+    let refused = apply(&app, &worker.token, &id).await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(problem(refused).await["code"], "email_not_verified");
+    // Browsing and search need no verified address.
+    assert_eq!(app.get_as(&format!("/jobs/{id}"), &worker.token).await.status(), 200);
+    assert_eq!(app.get_as("/search/jobs", &worker.token).await.status(), 200);
+    app.verify_email(&worker.email).await;
+    json_of(apply(&app, &worker.token, &id).await, 201).await;
+
+    // A token of an account that does not exist transacts nothing.
+    let ghost = app.token_for("no-such-account", Role::Employer);
+    let refused = app.post_json_as("/jobs", &ghost, &job_body()).await;
+    assert_eq!(problem(refused).await["code"], "email_not_verified");
+}
+
+#[tokio::test]
+async fn without_the_requirement_unverified_accounts_post_and_apply() {
+    let app = spawn_app_with(|c| {
+        c.gateway.rate_limit.enabled = false;
+        c.set("users.require_verified_email", false);
+    })
+    .await;
+    let (employer, worker) = (app.register("employer").await, app.register("worker").await);
+    let id = id_of(&post_job(&app, &employer.token, &job_body()).await);
+    json_of(apply(&app, &worker.token, &id).await, 201).await;
+    let ghost = app.token_for("no-such-account", Role::Employer);
+    let refused = app.post_json_as("/jobs", &ghost, &job_body()).await;
+    assert_eq!(refused.status(), 403, "an account is still needed");
 }
 
 #[tokio::test]
@@ -844,11 +916,7 @@ async fn owners_complete_jobs_that_started_and_have_workers() {
     // Two places, one taken, one applicant still waiting: completing turns them away.
     let running = id_of(&post_job(&app, &owner, &running_job()).await);
     let accepted = json_of(apply(&app, &worker, &running).await, 201).await;
-    let waiting = json_of(
-        apply(&app, &app.signup("worker").await.token, &running).await,
-        201,
-    )
-    .await;
+    let waiting = json_of(apply(&app, &app.signup("worker").await.token, &running).await, 201).await;
     json_of(decide(&app, &owner, &running, &id_of(&accepted), "accepted").await, 200).await;
     let done = json_of(complete(&running).await, 200).await;
     assert_eq!(done["status"], "completed");

@@ -709,13 +709,23 @@ async fn after_a_kill_mid_stream_the_index_holds_exactly_the_open_jobs() {
     let start = || {
         let mut command = onetime(dir.path());
         command.env("ONETIME_AUTH__JWT_SECRET", SECRET);
+        // A fixture: the employer's address is never verified (its mail goes to a file).
+        command.env("ONETIME_USERS__REQUIRE_VERIFIED_EMAIL", "false");
         Server::start(&mut command)
     };
-    let keys = onetime_common::auth::JwtKeys::new(SECRET.as_bytes(), "onetime", "onetime", Duration::from_secs(900));
-    let employer = keys.issue("employer-1", Role::Employer).0;
     let client = reqwest::Client::new();
 
     let mut server = start();
+    let registered: Value = client
+        .post(format!("{}/auth/register", server.url))
+        .json(&json!({ "email": "crash@example.com", "password": "correct horse 7", "name": "김원데", "role": "employer" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let employer = registered["accessToken"].as_str().unwrap().to_owned();
     let created = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut writers = tokio::task::JoinSet::new();
     for writer in 0..6 {

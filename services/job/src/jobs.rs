@@ -48,7 +48,11 @@ impl Jobs {
         let allowed = tokio::task::spawn_blocking(move || users.may_transact(&user_id))
             .await
             .map_err(|e| JobError::Inconsistent(format!("the user directory read failed: {e}")))??;
-        if allowed { Ok(()) } else { Err(JobError::EmailNotVerified) }
+        if allowed {
+            Ok(())
+        } else {
+            Err(JobError::EmailNotVerified)
+        }
     }
 
     /// Visible jobs matching `filter`, newest first.

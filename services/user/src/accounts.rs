@@ -106,10 +106,11 @@ impl Accounts {
             .write(move |tx| {
                 store::insert_user(tx, &user)?;
                 events::registered(tx, &user)?;
-                let ttl = this.config.verification_ttl();
-                let token = store::issue_email_token(tx, Purpose::VerifyEmail, &user, now, ttl)?;
-                this.mail
-                    .enqueue(tx, &mail::verification(&user, &this.links, &token, ttl))?;
+                // A new account was never mailed: the claim always succeeds, and starts the
+                // minute before a resend may follow.
+                let interval = this.config.verification_mail_interval();
+                let _ = store::claim_verification_mail(tx, &user.id, now, interval)?;
+                this.mail_verification(tx, &user, now)?;
                 let (session_id, refresh) = store::open_session(tx, &user.id, now, this.config.refresh_ttl())?;
                 Ok((user, session_id, refresh))
             })
@@ -174,6 +175,32 @@ impl Accounts {
         let (presented, user_id) = (TokenHash::of(presented), principal.user_id.clone());
         self.write(move |tx| Ok(store::end_session_of_token(tx, &presented, &user_id)?))
             .await
+    }
+
+    /// Queues a verification mail with a new link for `user`.
+    fn mail_verification(&self, tx: &WriteTx, user: &User, now: OffsetDateTime) -> Result<(), UserError> {
+        let ttl = self.config.verification_ttl();
+        let token = store::issue_email_token(tx, Purpose::VerifyEmail, user, now, ttl)?;
+        self.mail
+            .enqueue(tx, &mail::verification(user, &self.links, &token, ttl))?;
+        Ok(())
+    }
+
+    /// Mails the caller a new verification link; earlier links stay valid until they expire.
+    /// At most one every `users.verification_mail_interval_seconds` (a minute), the registration
+    /// mail included.
+    pub async fn resend_verification(self: &Arc<Self>, principal: &Principal) -> Result<(), UserError> {
+        let (this, user_id, now) = (self.clone(), principal.user_id.clone(), OffsetDateTime::now_utc());
+        self.write(move |tx| {
+            let user = store::user(tx, &user_id)?.ok_or(UserError::NotFound)?;
+            if user.email_verified_at.is_some() {
+                return Err(UserError::AlreadyVerified);
+            }
+            store::claim_verification_mail(tx, &user.id, now, this.config.verification_mail_interval())?
+                .map_err(UserError::VerificationMailTooSoon)?;
+            this.mail_verification(tx, &user, now)
+        })
+        .await
     }
 
     /// Marks the address of the token's account verified, and announces it once.

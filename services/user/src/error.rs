@@ -24,6 +24,10 @@ pub enum UserError {
     InvalidRefreshToken,
     #[error("this refresh token was used before; the session is ended, log in again")]
     RefreshTokenReused,
+    #[error("the email address is verified already")]
+    AlreadyVerified,
+    #[error("a verification mail went out less than a minute ago; try again in {} s", (.0.as_secs_f64().ceil() as u64).max(1))]
+    VerificationMailTooSoon(Duration),
     #[error("the verification link is not valid, used or expired")]
     InvalidVerificationToken,
     #[error("the password reset link is not valid, used or expired")]
@@ -73,6 +77,10 @@ impl From<UserError> for ApiError {
                 .with_retry_after(Duration::from_secs(1)),
             UserError::InvalidRefreshToken => ApiError::unauthorized("invalid_refresh_token", detail),
             UserError::RefreshTokenReused => ApiError::unauthorized("refresh_token_reused", detail),
+            UserError::AlreadyVerified => ApiError::conflict("already_verified", detail),
+            UserError::VerificationMailTooSoon(wait) => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", detail).with_retry_after(wait)
+            }
             UserError::InvalidVerificationToken => ApiError::bad_request("invalid_verification_token", detail),
             UserError::InvalidResetToken => ApiError::bad_request("invalid_reset_token", detail),
             UserError::WrongPassword => ApiError::new(StatusCode::FORBIDDEN, "wrong_password", detail),
