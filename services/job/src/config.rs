@@ -11,7 +11,7 @@ use crate::domain::MinimumWage;
 #[serde(deny_unknown_fields)]
 pub struct JobsConfig {
     /// The legal minimum hourly wage in won; hourly wages below it, and daily wages below it
-    /// times the job's hours, are refused.
+    /// times the job's paid hours (the span less the break), are refused.
     pub minimum_hourly_wage: i64,
     /// How long after a job's end the scheduler completes it, when its owner has not.
     pub auto_complete_after: HumaneDuration,

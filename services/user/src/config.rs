@@ -13,6 +13,10 @@ pub struct UsersConfig {
     pub public_base_url: String,
     pub refresh_token_ttl_seconds: u64,
     pub verification_token_ttl_seconds: u64,
+    /// The least time between two verification mails to one account, the registration mail
+    /// included (`POST /auth/verify-email/resend` answers 429 sooner).
+    #[serde(default = "one_minute")]
+    pub verification_mail_interval_seconds: u64,
     pub reset_token_ttl_seconds: u64,
     pub argon2: Argon2Config,
     pub login_throttle: ThrottleConfig,
@@ -24,6 +28,10 @@ pub struct UsersConfig {
 
 fn verification_required() -> bool {
     true
+}
+
+fn one_minute() -> u64 {
+    60
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -88,6 +96,10 @@ impl UsersConfig {
 
     pub(crate) fn verification_ttl(&self) -> Duration {
         Duration::from_secs(self.verification_token_ttl_seconds)
+    }
+
+    pub(crate) fn verification_mail_interval(&self) -> Duration {
+        Duration::from_secs(self.verification_mail_interval_seconds)
     }
 
     pub(crate) fn reset_ttl(&self) -> Duration {
