@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use onetime_common::auth::JwtKeys;
 use onetime_common::bus::Bus;
+use onetime_common::directory::Clients;
 use onetime_common::events::payment;
 use onetime_common::service::{Background, ServiceRoutes};
 use onetime_job::JobService;
@@ -49,6 +50,8 @@ pub struct Wired {
     pub stores: Stores,
     /// For readiness: search is not ready while it rebuilds a missing or outdated index.
     pub search: Arc<SearchService>,
+    /// The services' read clients (the gateway asks the user service about sessions).
+    pub clients: Arc<Clients>,
 }
 
 /// Opens each service's store in `data_dir`, registers its outbox and subscriptions on `bus`,
@@ -84,9 +87,12 @@ pub fn wire(
     let (search, search_routes) = SearchService::start(data_dir.join("search"), job.directory, background)?;
     bus.subscribe(onetime_common::events::job::SOURCE, search.clone())?;
 
+    let clients = Clients::default();
+    clients.provide_sessions(user.sessions);
     Ok(Wired {
         routes: vec![user.routes, job.routes, search_routes],
         stores,
         search,
+        clients: Arc::new(clients),
     })
 }

@@ -16,8 +16,10 @@ mod domain;
 mod error;
 mod events;
 mod mail;
+mod pacing;
 mod password;
 mod routes;
+mod sessions;
 mod store;
 mod throttle;
 mod tokens;
@@ -27,12 +29,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use onetime_common::auth::JwtKeys;
+use onetime_common::directory::SessionDirectory;
 use onetime_common::mail::{MailConfig, MailError, MailQueue, Mailer, deliver};
 use onetime_common::service::{Background, ServiceRoutes};
 use onetime_storage::{Store, StoreSpec};
 use utoipa::OpenApi;
 
-pub use config::{Argon2Config, ThrottleConfig, UsersConfig};
+pub use config::{Argon2Config, ResetMailConfig, ThrottleConfig, UsersConfig};
 pub use domain::User;
 pub use error::UserError;
 
@@ -58,6 +61,8 @@ pub enum StartError {
 /// The running user service, for the platform to wire.
 pub struct UserService {
     pub routes: ServiceRoutes,
+    /// Whether an access token's session and account are current, for the gateway.
+    pub sessions: Arc<dyn SessionDirectory>,
 }
 
 impl UserService {
@@ -83,6 +88,7 @@ impl UserService {
         ));
         background.spawn(sweep(store.clone(), background.stopping()));
         let hasher = Hasher::new(&config.argon2)?;
+        let sessions = Arc::new(sessions::CurrentSessions::new(store.clone()));
         let accounts = Accounts::new(store, hasher, jwt, queue, config, background.clone());
         Ok(Self {
             routes: ServiceRoutes {
@@ -90,6 +96,7 @@ impl UserService {
                 router: routes::router(Arc::new(accounts)),
                 openapi: routes::UserDoc::openapi(),
             },
+            sessions,
         })
     }
 }
