@@ -357,8 +357,9 @@ async fn each_service_can_have_a_listener_of_its_own() {
     let app = spawn_app_with(|c| {
         let own = &mut c.server.service_listeners;
         own.enabled = true;
-        (own.user, own.job, own.payment, own.search, own.notification, own.chat) =
-            (any_port, any_port, any_port, any_port, any_port, any_port);
+        for addr in own.addrs.values_mut() {
+            *addr = any_port;
+        }
     })
     .await;
     let job = app.service_addrs["job"];
@@ -390,16 +391,9 @@ async fn each_service_can_have_a_listener_of_its_own() {
 async fn shutdown_lets_a_request_in_flight_finish_and_accepts_no_more() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = spawn_app().await;
-    let token = app.token_for("employer-1", Role::Employer);
+    let token = app.signup("employer").await.token;
     let starts = time::OffsetDateTime::now_utc() + time::Duration::days(2);
-    let rfc = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap();
-    let body = serde_json::json!({
-        "title": "행사 스태프", "description": "", "category": "events",
-        "wage": { "type": "hourly", "amount": 12000 },
-        "location": { "address": "서울특별시 송파구 올림픽로 25", "lat": 37.51, "lng": 127.07 },
-        "startsAt": rfc(starts), "endsAt": rfc(starts + time::Duration::hours(4)), "headcount": 1,
-    })
-    .to_string();
+    let body = crate::helpers::job_posting(starts, time::Duration::hours(4)).to_string();
 
     // Headers and half the body now; the rest once shutdown has begun.
     let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();

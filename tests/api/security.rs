@@ -265,8 +265,8 @@ async fn a_guesser_waits_longer_and_longer_while_the_owner_logs_in() {
     let app = spawn_app_with(|c| {
         c.gateway.rate_limit.enabled = false;
         c.gateway.trust_forwarded_for = true;
-        c.users.login_throttle.first_wait_seconds = 1;
-        c.users.login_throttle.account_max_failures = 8;
+        c.set("users.login_throttle.first_wait_seconds", 1);
+        c.set("users.login_throttle.account_max_failures", 8);
     })
     .await;
     let owner = app.signup("worker").await;

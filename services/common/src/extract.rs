@@ -9,14 +9,23 @@ use std::net::IpAddr;
 
 use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequestParts, Request};
 use axum::http::{header, request::Parts};
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::ApiError;
 
 /// A JSON body. Malformed JSON is 400 `malformed_json`; well-formed JSON of the wrong shape
-/// (missing field, wrong type) is 422 `validation_failed` naming the field.
+/// (missing field, wrong type) is 422 `validation_failed` naming the field. As an answer it is
+/// axum's, so handlers use this one type both ways.
 pub struct Json<T>(pub T);
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = ApiError;

@@ -56,9 +56,33 @@ impl Sections {
             .unwrap_or_else(|| serde_json::Value::Object(Default::default()));
         serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
-            let at = if path == "." { key.to_owned() } else { format!("{key}.{path}") };
+            let at = if path == "." {
+                key.to_owned()
+            } else {
+                format!("{key}.{path}")
+            };
             StartError::Config(format!("`{at}`: {}", e.inner()))
         })
+    }
+}
+
+/// A service's config section: parsed with serde, then checked for what types cannot say.
+pub trait SectionConfig: DeserializeOwned {
+    /// Its top-level key, e.g. `"users"`.
+    const SECTION: &'static str;
+
+    /// Ranges and rules beyond the types; the message names the key.
+    fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl Sections {
+    /// `T`'s section, parsed and checked.
+    pub fn load<T: SectionConfig>(&self) -> Result<T, StartError> {
+        let config: T = self.get(T::SECTION)?;
+        config.check().map_err(StartError::Config)?;
+        Ok(config)
     }
 }
 

@@ -15,12 +15,18 @@ const OCTET_STREAM: HeaderValue = HeaderValue::from_static("application/octet-st
 #[folder = "../../static/"]
 struct Assets;
 
-/// Serves a UI file for GET/HEAD, `/` being `index.html`; anything else is a 404 problem.
+/// Serves a UI file for GET/HEAD, `/` being `index.html` and a path without an extension the
+/// page of that name (`/verify-email` is `verify-email.html`, as the links in mails have it);
+/// anything else is a 404 problem.
 pub async fn serve(request: Request) -> Response {
     let path = request.uri().path().trim_start_matches('/');
-    let path = if path.is_empty() { "index.html" } else { path };
+    let path = match path {
+        "" => "index.html".to_owned(),
+        page if !page.contains('.') => format!("{page}.html"),
+        file => file.to_owned(),
+    };
     let asset = matches!(*request.method(), Method::GET | Method::HEAD)
-        .then(|| Assets::get(path))
+        .then(|| Assets::get(&path))
         .flatten();
     match asset {
         Some(file) => {

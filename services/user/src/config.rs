@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use onetime_common::service::SectionConfig;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -12,11 +13,27 @@ pub struct UsersConfig {
     pub public_base_url: String,
     pub refresh_token_ttl_seconds: u64,
     pub verification_token_ttl_seconds: u64,
+    /// The least time between two verification mails to one account, the registration mail
+    /// included (`POST /auth/verify-email/resend` answers 429 sooner).
+    #[serde(default = "one_minute")]
+    pub verification_mail_interval_seconds: u64,
     pub reset_token_ttl_seconds: u64,
     pub argon2: Argon2Config,
     pub login_throttle: ThrottleConfig,
     #[serde(default)]
     pub reset_mail: ResetMailConfig,
+    /// Whether posting a job, applying, paying and withdrawing need a verified email address.
+    /// Off only for demos and fixtures.
+    #[serde(default = "verification_required")]
+    pub require_verified_email: bool,
+}
+
+fn verification_required() -> bool {
+    true
+}
+
+fn one_minute() -> u64 {
+    60
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -72,9 +89,10 @@ impl Default for ResetMailConfig {
     }
 }
 
-impl UsersConfig {
-    /// Checks what the types cannot; the message names the key.
-    pub fn check(&self) -> Result<(), String> {
+impl SectionConfig for UsersConfig {
+    const SECTION: &'static str = "users";
+
+    fn check(&self) -> Result<(), String> {
         let base = self.public_base_url.trim_end_matches('/');
         let scheme_ok = base.starts_with("http://") || base.starts_with("https://");
         if !scheme_ok || base.contains(['?', '#', ' ']) || base.split("://").nth(1).is_none_or(str::is_empty) {
@@ -124,13 +142,19 @@ impl UsersConfig {
         }
         Ok(())
     }
+}
 
+impl UsersConfig {
     pub(crate) fn refresh_ttl(&self) -> Duration {
         Duration::from_secs(self.refresh_token_ttl_seconds)
     }
 
     pub(crate) fn verification_ttl(&self) -> Duration {
         Duration::from_secs(self.verification_token_ttl_seconds)
+    }
+
+    pub(crate) fn verification_mail_interval(&self) -> Duration {
+        Duration::from_secs(self.verification_mail_interval_seconds)
     }
 
     pub(crate) fn reset_ttl(&self) -> Duration {

@@ -2,9 +2,9 @@
 //! rotating refresh-token sessions; email verification and password reset by mail; profiles.
 //! It owns `users.redb`.
 //!
-//! Publishes, through the outbox of its store (bus source `users`, envelope source `user`;
-//! payloads in `onetime_common::events::user`): `user.registered`, `user.verified`. Consumes
-//! nothing.
+//! Publishes, through the outbox of its store (bus source and envelope source `user`; payloads
+//! in `onetime_common::events::user`): `user.registered`, `user.verified`. Consumes nothing.
+//! Answers other services' reads through `onetime_common::directory::UserDirectory`.
 //!
 //! Runs in the background: the sender of the mail queued in its store, and an hourly sweep of
 //! expired sessions and tokens.
@@ -12,6 +12,7 @@
 mod accounts;
 mod api;
 mod config;
+mod directory;
 mod domain;
 mod error;
 mod events;
@@ -19,19 +20,15 @@ mod mail;
 mod pacing;
 mod password;
 mod routes;
-mod sessions;
 mod store;
 mod throttle;
 mod tokens;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use onetime_common::auth::JwtKeys;
-use onetime_common::directory::SessionDirectory;
-use onetime_common::mail::{MailConfig, MailError, MailQueue, Mailer, deliver};
-use onetime_common::service::{Background, ServiceRoutes};
+use onetime_common::mail::{MailQueue, Mailer, deliver};
+use onetime_common::service::{Context, SectionConfig, Sections, Service, ServiceDef, StartError};
 use onetime_storage::{Store, StoreSpec};
 use utoipa::OpenApi;
 
@@ -49,56 +46,50 @@ pub const STORE: StoreSpec = store::SPEC;
 /// How often expired sessions and tokens are deleted.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
 
-/// Why the service cannot start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error("mail: {0}")]
-    Mail(#[from] MailError),
-    #[error("users.argon2: {0}")]
-    Argon2(#[from] argon2::Error),
+/// The service's name: bus source, `/health` key.
+pub const NAME: &str = onetime_common::events::user::SOURCE;
+
+/// The user service as the platform wires it.
+pub const SERVICE: ServiceDef = ServiceDef {
+    name: NAME,
+    store: Some(STORE),
+    config_sections: &[UsersConfig::SECTION],
+    check_config,
+    start,
+};
+
+pub fn check_config(sections: &Sections) -> Result<(), StartError> {
+    sections.load::<UsersConfig>().map(drop)
 }
 
-/// The running user service, for the platform to wire.
-pub struct UserService {
-    pub routes: ServiceRoutes,
-    /// Whether an access token's session and account are current, for the gateway.
-    pub sessions: Arc<dyn SessionDirectory>,
-}
-
-impl UserService {
-    /// Starts the mail sender and the sweep on `background` and returns the routes. `jwt` signs
-    /// the access tokens the gateway verifies; `data_dir` is where the `file` mail transport
-    /// writes by default.
-    pub fn start(
-        store: Store,
-        jwt: JwtKeys,
-        config: UsersConfig,
-        mail_config: &MailConfig,
-        data_dir: &Path,
-        background: &Background,
-    ) -> Result<Self, StartError> {
-        let queue = MailQueue::new(mail_config)?;
-        let mailer = Mailer::new(mail_config, data_dir)?;
-        background.spawn(deliver(
-            store.clone(),
-            mailer,
-            queue.clone(),
-            mail_config.max_backoff(),
-            background.stopping(),
-        ));
-        background.spawn(sweep(store.clone(), background.stopping()));
-        let hasher = Hasher::new(&config.argon2)?;
-        let sessions = Arc::new(sessions::CurrentSessions::new(store.clone()));
-        let accounts = Accounts::new(store, hasher, jwt, queue, config, background.clone());
-        Ok(Self {
-            routes: ServiceRoutes {
-                name: "user",
-                router: routes::router(Arc::new(accounts)),
-                openapi: routes::UserDoc::openapi(),
-            },
-            sessions,
-        })
-    }
+/// Starts the mail sender and the sweep on the background set, provides the user directory,
+/// and returns the routes. `ctx.jwt` signs the access tokens the gateway verifies; the `file`
+/// mail transport writes under `ctx.data_dir` by default.
+pub fn start(ctx: Context<'_>) -> Result<Service, StartError> {
+    let config: UsersConfig = ctx.config.load()?;
+    let store = ctx.store()?;
+    let queue = MailQueue::new(ctx.mail).map_err(|e| StartError::Config(format!("mail: {e}")))?;
+    let mailer = Mailer::new(ctx.mail, ctx.data_dir).map_err(|e| StartError::Config(format!("mail: {e}")))?;
+    ctx.background.spawn(deliver(
+        store.clone(),
+        mailer,
+        queue.clone(),
+        ctx.mail.max_backoff(),
+        ctx.background.stopping(),
+    ));
+    ctx.background.spawn(sweep(store.clone(), ctx.background.stopping()));
+    let directory = Arc::new(directory::Directory {
+        store: store.clone(),
+        require_verified_email: config.require_verified_email,
+    });
+    ctx.clients.provide_users(directory.clone());
+    ctx.clients.provide_sessions(directory);
+    let hasher = Hasher::new(&config.argon2).map_err(|e| StartError::Config(format!("users.argon2: {e}")))?;
+    let accounts = Accounts::new(store, hasher, ctx.jwt.clone(), queue, config, ctx.background.clone());
+    Ok(Service::new(
+        routes::router(Arc::new(accounts)),
+        routes::UserDoc::openapi(),
+    ))
 }
 
 /// Deletes expired sessions and tokens every [`SWEEP_INTERVAL`] until `stopping` resolves.

@@ -30,6 +30,8 @@ const SESSIONS: Table<String, Session> = Table::new("sessions");
 const SESSIONS_BY_USER: Index<String, String> = Index::new("sessions.by_user");
 const REFRESH_TOKENS: Table<TokenHash, RefreshToken> = Table::new("refresh_tokens");
 const EMAIL_TOKENS: Table<TokenHash, EmailToken> = Table::new("email_tokens");
+/// When each account was last mailed a verification link: user id → time.
+const VERIFICATION_MAILED: Table<String, MailedAt> = Table::new("verification_mailed");
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -223,6 +225,28 @@ fn end_session(tx: &WriteTx, id: &str) -> Result<(), StorageError> {
 }
 
 /// A new single-use token for `purpose` on `user`'s account.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct MailedAt(#[serde(with = "time::serde::rfc3339")] OffsetDateTime);
+
+/// Claims the right to mail `user_id` a verification link now: at most one every `interval`.
+/// `Err` says how long to wait.
+pub fn claim_verification_mail(
+    tx: &WriteTx,
+    user_id: &str,
+    now: OffsetDateTime,
+    interval: Duration,
+) -> Result<Result<(), Duration>, StorageError> {
+    let key = user_id.to_owned();
+    if let Some(MailedAt(last)) = VERIFICATION_MAILED.get(tx, &key)? {
+        let next = last + interval;
+        if next > now {
+            return Ok(Err((next - now).try_into().unwrap_or(interval)));
+        }
+    }
+    VERIFICATION_MAILED.insert(tx, &key, &MailedAt(now))?;
+    Ok(Ok(()))
+}
+
 pub fn issue_email_token(
     tx: &WriteTx,
     purpose: Purpose,
@@ -294,6 +318,13 @@ pub fn prune_expired(tx: &WriteTx, now: OffsetDateTime) -> Result<usize, Storage
     for (hash, token) in EMAIL_TOKENS.range(tx, .., Direction::Forward, usize::MAX)? {
         if token.expires_at <= now {
             EMAIL_TOKENS.remove(tx, &hash)?;
+            removed += 1;
+        }
+    }
+    // Past a day, a mailing time limits nothing any more.
+    for (user_id, MailedAt(at)) in VERIFICATION_MAILED.range(tx, .., Direction::Forward, usize::MAX)? {
+        if at + Duration::from_secs(24 * 3600) <= now {
+            VERIFICATION_MAILED.remove(tx, &user_id)?;
             removed += 1;
         }
     }
