@@ -47,7 +47,7 @@ impl Default for ConnectionsConfig {
         Self {
             header_read_timeout_seconds: 10,
             max_connections: 512,
-            max_connections_per_client: 64,
+            max_connections_per_client: 128,
             max_websockets: 256,
             max_websockets_per_client: 8,
         }
