@@ -179,6 +179,7 @@ impl Config {
                 "at least 1",
             );
         }
+        self.gateway.connections.check().map_err(ConfigError::Invalid)?;
         for origin in &self.gateway.cors.allowed_origins {
             let looks_like_origin = origin == "*"
                 || ((origin.starts_with("http://") || origin.starts_with("https://"))

@@ -76,7 +76,8 @@ pub struct Running {
 pub struct Wired {
     pub services: Vec<Running>,
     pub stores: Stores,
-    /// The read clients the services provided; cleared at shutdown.
+    /// The services' read clients (the gateway asks the user service whether a token's session
+    /// goes on); cleared at shutdown.
     pub clients: Arc<Clients>,
 }
 

@@ -12,13 +12,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use axum::ServiceExt;
 use axum_server::tls_rustls::RustlsConfig;
 use onetime_common::auth::JwtKeys;
 use onetime_common::bus::{Bus, RunningBus};
 use onetime_common::directory::Clients;
 use onetime_common::service::Background;
-use onetime_gateway::Gateway;
+use onetime_gateway::{ConnectionLimits, Gateway};
 use onetime_storage::{DataDir, Store};
 
 use crate::config::Config;
@@ -82,6 +81,8 @@ impl Application {
                     jwt: jwt.clone(),
                     services: vec![service.clone()],
                     health: health.clone(),
+                    clients: wired.clients.clone(),
+                    tls: config.server.tls.files().is_some(),
                 };
                 listeners.push(Listener {
                     service: Some(service.name),
@@ -95,6 +96,8 @@ impl Application {
             jwt,
             services: routes,
             health,
+            clients: wired.clients.clone(),
+            tls: config.server.tls.files().is_some(),
         };
         listeners.insert(
             0,
@@ -151,6 +154,11 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let control = axum_server::Handle::new();
         let mut servers = tokio::task::JoinSet::new();
+        // One count of connections for every listener: the file descriptors are the process's.
+        let limits = ConnectionLimits::new(
+            &self.config.gateway.connections,
+            self.config.gateway.trust_forwarded_for,
+        );
         for Listener {
             socket: listener,
             gateway,
@@ -158,20 +166,8 @@ impl Application {
         } in self.listeners
         {
             let addr = listener.local_addr()?;
-            let app = gateway
-                .into_service::<hyper::body::Incoming>()
-                .into_make_service_with_connect_info::<SocketAddr>();
-            let handle = control.clone();
-            match &self.tls {
-                Some(tls) => {
-                    let server = axum_server::from_tcp_rustls(listener, tls.clone())?.handle(handle);
-                    servers.spawn(server.serve(app));
-                }
-                None => {
-                    let server = axum_server::from_tcp(listener)?.handle(handle);
-                    servers.spawn(server.serve(app));
-                }
-            }
+            let (tls, limits, handle) = (self.tls.clone(), limits.clone(), control.clone());
+            servers.spawn(async move { gateway.serve(listener, tls, &limits, handle).await });
             let scheme = if self.tls.is_some() { "https" } else { "http" };
             tracing::info!(%addr, "listening on {scheme}://{addr}");
         }

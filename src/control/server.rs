@@ -1,5 +1,6 @@
 //! The running instance's end of the control socket: it answers requests while serving.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -35,6 +36,9 @@ impl ControlSocket {
         let path = instance.data_dir.join(CONTROL_SOCKET);
         let _ = std::fs::remove_file(&path);
         let listener = UnixListener::bind(&path).with_context(|| format!("cannot listen on {}", path.display()))?;
+        // Whoever can connect can create an administrator: the owner only, whatever the umask.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("cannot make {} private", path.display()))?;
         let instance = Arc::new(instance);
         let connections = Background::default();
         let accepting = connections.clone();

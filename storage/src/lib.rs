@@ -17,7 +17,7 @@ mod store;
 mod table;
 
 pub use codec::{Key, Record};
-pub use data_dir::DataDir;
+pub use data_dir::{DataDir, create_private_dir};
 pub use error::StorageError;
 pub use index::Index;
 pub use store::{Migration, ReadTx, Store, StoreSpec, WriteTx};

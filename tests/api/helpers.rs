@@ -254,6 +254,31 @@ impl TestApp {
         account
     }
 
+    /// An administrator, created as an operator creates one (`onetime admin create`, through
+    /// the running instance's control socket), logged in.
+    pub async fn admin(&self) -> Account {
+        let email = format!("admin-{}@example.com", uuid::Uuid::now_v7().simple());
+        let admin = onetime_user::NewAdmin {
+            email: email.clone(),
+            password: ACCOUNT_PASSWORD.to_owned(),
+            name: None,
+        };
+        let created = onetime::admin::create(&self.config, admin)
+            .await
+            .expect("administrator created");
+        let login = self
+            .post_json("/auth/login", &json!({ "email": email, "password": ACCOUNT_PASSWORD }))
+            .await;
+        assert_eq!(login.status(), 200, "administrator {email} logged in");
+        let body: Value = login.json().await.unwrap();
+        Account {
+            id: created.id,
+            email,
+            token: body["accessToken"].as_str().unwrap().to_owned(),
+            refresh_token: body["refreshToken"].as_str().unwrap().to_owned(),
+        }
+    }
+
     /// Registers a `role` account with a fresh address, its email not verified yet.
     pub async fn register(&self, role: &str) -> Account {
         let email = format!("{role}-{}@example.com", uuid::Uuid::now_v7().simple());

@@ -102,7 +102,7 @@ async fn categories_start_with_the_korean_defaults_and_admins_add_more() {
     );
     assert_eq!(page["nextCursor"], Value::Null);
 
-    let admin = app.token_for("admin-1", Role::Admin);
+    let admin = app.admin().await.token;
     let added = app
         .post_json_as(
             "/categories",
@@ -467,10 +467,10 @@ async fn posting_and_applying_need_the_email_verified_as_the_account_is_now() {
     app.verify_email(&worker.email).await;
     json_of(apply(&app, &worker.token, &id).await, 201).await;
 
-    // A token of an account that does not exist transacts nothing.
+    // A token of an account that does not exist is refused at the door.
     let ghost = app.token_for("no-such-account", Role::Employer);
     let refused = app.post_json_as("/jobs", &ghost, &job_body()).await;
-    assert_eq!(problem(refused).await["code"], "email_not_verified");
+    assert_eq!(problem(refused).await["code"], "session_ended");
 }
 
 #[tokio::test]
@@ -485,7 +485,7 @@ async fn without_the_requirement_unverified_accounts_post_and_apply() {
     json_of(apply(&app, &worker.token, &id).await, 201).await;
     let ghost = app.token_for("no-such-account", Role::Employer);
     let refused = app.post_json_as("/jobs", &ghost, &job_body()).await;
-    assert_eq!(refused.status(), 403, "an account is still needed");
+    assert_eq!(refused.status(), 401, "an account is still needed");
 }
 
 #[tokio::test]
@@ -1032,7 +1032,7 @@ async fn every_endpoint_answers_each_role_as_it_should() {
         ("worker", Some(app.signup("worker").await.token)),
         ("other worker", Some(app.signup("worker").await.token)),
         ("other employer", Some(app.signup("employer").await.token)),
-        ("admin", Some(app.token_for("admin-1", Role::Admin))),
+        ("admin", Some(app.admin().await.token)),
         ("owner", Some(owner.clone())),
     ];
     let token = |role: &str| tokens.iter().find(|(name, _)| *name == role).unwrap().1.clone();
@@ -1118,7 +1118,7 @@ async fn jobs_applications_and_categories_survive_a_restart() {
     let app = spawn_jobs_app().await;
     let owner = app.signup("employer").await.token;
     let worker = app.signup("worker").await.token;
-    let admin = app.token_for("admin-1", Role::Admin);
+    let admin = app.admin().await.token;
     let id = id_of(&post_job(&app, &owner, &job_body()).await);
     let application = json_of(apply(&app, &worker, &id).await, 201).await;
     json_of(decide(&app, &owner, &id, &id_of(&application), "accepted").await, 200).await;

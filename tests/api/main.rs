@@ -9,5 +9,6 @@ mod helpers;
 mod job;
 mod process;
 mod search;
+mod security;
 mod tls;
 mod user;

@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use onetime_common::auth::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, job_posting, problem, spawn_app, spawn_app_with, start, with};
@@ -561,8 +560,8 @@ async fn a_new_job_is_searchable_within_a_second() {
 #[tokio::test]
 async fn reindex_rebuilds_while_search_answers() {
     let Seeded { app, .. } = seeded().await;
-    let admin = app.token_for("admin-1", Role::Admin);
-    let worker = app.token_for("worker-1", Role::Worker);
+    let admin = app.admin().await.token;
+    let worker = app.signup("worker").await.token;
     assert_eq!(
         app.client
             .post(app.url("/search/reindex"))

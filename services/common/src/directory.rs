@@ -6,7 +6,7 @@
 
 use std::sync::{Arc, RwLock};
 
-use crate::auth::Role;
+use crate::auth::{Principal, Role};
 use crate::events::job::{Application, Job};
 
 /// Why a read across services failed. Callers map it to an internal error: the data exists or
@@ -54,6 +54,17 @@ pub trait UserDirectory: Send + Sync + 'static {
     fn may_transact(&self, id: &str) -> Result<bool, DirectoryError>;
 }
 
+/// Whether an access token still speaks for its account. The gateway asks on every request
+/// that carries a validly signed token, so a token stops working the moment its session ends
+/// (logout, password reset, a reused refresh token) or its account is gone or changed role, not
+/// when it expires.
+pub trait SessionDirectory: Send + Sync + 'static {
+    /// Whether `principal`, from a token whose signature and expiry were checked, is current:
+    /// the login session it was issued in (`sid`) goes on and is its account's, and the account
+    /// exists with the role the token names.
+    fn is_current(&self, principal: &Principal) -> Result<bool, DirectoryError>;
+}
+
 /// Reads of the chat service's live state.
 pub trait ChatPresence: Send + Sync + 'static {
     /// Whether `user_id` has at least one open chat socket now.
@@ -67,6 +78,7 @@ pub trait ChatPresence: Send + Sync + 'static {
 pub struct Clients {
     jobs: Slot<dyn JobDirectory>,
     users: Slot<dyn UserDirectory>,
+    sessions: Slot<dyn SessionDirectory>,
     chat_presence: Slot<dyn ChatPresence>,
 }
 
@@ -105,6 +117,10 @@ impl Clients {
         self.users.set(client);
     }
 
+    pub fn provide_sessions(&self, client: Arc<dyn SessionDirectory>) {
+        self.sessions.set(client);
+    }
+
     pub fn provide_chat_presence(&self, client: Arc<dyn ChatPresence>) {
         self.chat_presence.set(client);
     }
@@ -117,6 +133,10 @@ impl Clients {
         self.users.get("user")
     }
 
+    pub fn sessions(&self) -> Result<Arc<dyn SessionDirectory>, DirectoryError> {
+        self.sessions.get("user")
+    }
+
     pub fn chat_presence(&self) -> Result<Arc<dyn ChatPresence>, DirectoryError> {
         self.chat_presence.get("chat")
     }
@@ -125,6 +145,7 @@ impl Clients {
     pub fn clear(&self) {
         self.jobs.clear();
         self.users.clear();
+        self.sessions.clear();
         self.chat_presence.clear();
     }
 }

@@ -1,10 +1,15 @@
-//! The web UI: files under `static/`, embedded in the binary.
+//! The web UI: files under `static/`, embedded in the binary, each with the UI's
+//! Content-Security-Policy (so the pages carry no inline script or style).
 
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
-use http::{Method, header};
+use http::{HeaderValue, Method, header};
 use onetime_common::ApiError;
 use rust_embed::RustEmbed;
+
+use crate::headers::UI_CONTENT_SECURITY_POLICY;
+
+const OCTET_STREAM: HeaderValue = HeaderValue::from_static("application/octet-stream");
 
 #[derive(RustEmbed)]
 #[folder = "../../static/"]
@@ -25,8 +30,15 @@ pub async fn serve(request: Request) -> Response {
         .flatten();
     match asset {
         Some(file) => {
-            let mime = file.metadata.mimetype().to_owned();
-            ([(header::CONTENT_TYPE, mime)], file.data).into_response()
+            let mime = HeaderValue::from_str(file.metadata.mimetype()).unwrap_or(OCTET_STREAM);
+            (
+                [
+                    (header::CONTENT_TYPE, mime),
+                    (header::CONTENT_SECURITY_POLICY, UI_CONTENT_SECURITY_POLICY),
+                ],
+                file.data,
+            )
+                .into_response()
         }
         None => {
             ApiError::not_found(format!("no route for {} {}", request.method(), request.uri().path())).into_response()

@@ -5,6 +5,7 @@
 //! they happen together or not at all. Password hashing, the slow part, happens before the
 //! transaction, never inside it.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use onetime_common::auth::{JwtKeys, Principal, Role};
@@ -17,6 +18,7 @@ use time::OffsetDateTime;
 use crate::config::UsersConfig;
 use crate::domain::{Email, Name, Password, Phone, ProfileChanges, User};
 use crate::mail::Links;
+use crate::pacing::ResetMailPacing;
 use crate::password::{Hasher, Verified};
 use crate::store::{self, Purpose, Rotation};
 use crate::throttle::LoginThrottle;
@@ -47,6 +49,7 @@ pub struct Accounts {
     store: Store,
     hasher: Hasher,
     throttle: LoginThrottle,
+    reset_mail: ResetMailPacing,
     jwt: JwtKeys,
     mail: MailQueue,
     links: Links,
@@ -63,12 +66,9 @@ impl Accounts {
         config: UsersConfig,
         background: Background,
     ) -> Self {
-        let throttle = &config.login_throttle;
         Self {
-            throttle: LoginThrottle::new(
-                throttle.max_failures,
-                std::time::Duration::from_secs(throttle.window_seconds),
-            ),
+            throttle: LoginThrottle::new(&config.login_throttle),
+            reset_mail: ResetMailPacing::new(&config.reset_mail),
             links: Links::new(&config.public_base_url),
             store,
             hasher,
@@ -120,9 +120,10 @@ impl Accounts {
     }
 
     /// Checks the password and starts a session. Unknown addresses and wrong passwords are the
-    /// same failure, at the same cost, and count alike towards the account's throttle.
-    pub async fn login(&self, email: Email, password: Password) -> Result<SignedIn, UserError> {
-        let attempt = self.throttle.begin(email.as_str()).await?;
+    /// same failure, at the same cost, and count alike towards the throttle of the account and
+    /// of the `client` address on it.
+    pub async fn login(&self, email: Email, password: Password, client: Option<IpAddr>) -> Result<SignedIn, UserError> {
+        let attempt = self.throttle.begin(email.as_str(), client).await?;
         let user = self.store.read(move |tx| store::user_by_email(tx, &email)).await?;
         let stored = user.as_ref().map(|user| user.password_hash.clone());
         let verified = self.hasher.verify_and_upgrade(password, stored).await?;
@@ -222,8 +223,9 @@ impl Accounts {
         .ok_or(UserError::InvalidVerificationToken)
     }
 
-    /// Mails a reset link when `email` has an account. Runs after the answer, so that a known
-    /// address does not answer measurably slower than an unknown one.
+    /// Mails a reset link when `email` has an account and has not had too many lately (see
+    /// `pacing.rs`). Runs after the answer, so that a known address does not answer measurably
+    /// slower than an unknown one.
     pub fn forgot_password(self: &Arc<Self>, email: Email) {
         let this = self.clone();
         self.background.spawn(async move {
@@ -233,6 +235,10 @@ impl Accounts {
                     let Some(user) = store::user_by_email(tx, &email)? else {
                         return Ok(());
                     };
+                    if !sender.reset_mail.allow(&user.id) {
+                        tracing::info!(user = %user.id, "reset mail not sent: the account had one lately");
+                        return Ok(());
+                    }
                     let ttl = sender.config.reset_ttl();
                     let now = OffsetDateTime::now_utc();
                     let token = store::issue_email_token(tx, Purpose::ResetPassword, &user, now, ttl)?;
@@ -267,11 +273,18 @@ impl Accounts {
         .await
     }
 
-    /// Changes the caller's password, keeping the caller's session and ending the others.
-    pub async fn change_password(&self, principal: &Principal, current: Password, new: &str) -> Result<(), UserError> {
+    /// Changes the caller's password, keeping the caller's session and ending the others. The
+    /// current password is throttled like a login from `client`.
+    pub async fn change_password(
+        &self,
+        principal: &Principal,
+        current: Password,
+        new: &str,
+        client: Option<IpAddr>,
+    ) -> Result<(), UserError> {
         let user = self.user(&principal.user_id).await?;
         let password = Password::new(new, &user.email).map_err(|e| UserError::invalid("newPassword", e))?;
-        let attempt = self.throttle.begin(&user.email).await?;
+        let attempt = self.throttle.begin(&user.email, client).await?;
         if !self.hasher.verify(current, Some(user.password_hash)).await? {
             attempt.failed();
             return Err(UserError::WrongPassword);

@@ -20,6 +20,8 @@ pub struct UsersConfig {
     pub reset_token_ttl_seconds: u64,
     pub argon2: Argon2Config,
     pub login_throttle: ThrottleConfig,
+    #[serde(default)]
+    pub reset_mail: ResetMailConfig,
     /// Whether posting a job, applying, paying and withdrawing need a verified email address.
     /// Off only for demos and fixtures.
     #[serde(default = "verification_required")]
@@ -44,11 +46,47 @@ pub struct Argon2Config {
     pub max_concurrent: usize,
 }
 
+/// See `throttle.rs` for the rule.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ThrottleConfig {
+    /// Failures for one account from one client address before that address waits.
     pub max_failures: u32,
+    /// Failures for one account from all addresses together before the whole account waits.
+    #[serde(default = "default_account_max_failures")]
+    pub account_max_failures: u32,
+    /// The first wait; each further failure doubles it, up to `window_seconds`.
+    #[serde(default = "default_first_wait_seconds")]
+    pub first_wait_seconds: u64,
+    /// The longest wait, and how long a quiet key takes to be forgiven.
     pub window_seconds: u64,
+}
+
+fn default_account_max_failures() -> u32 {
+    50
+}
+
+fn default_first_wait_seconds() -> u64 {
+    60
+}
+
+/// How often password reset links are mailed to one account, whoever asks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ResetMailConfig {
+    /// Seconds between two reset mails to one account at least.
+    pub min_interval_seconds: u64,
+    /// Reset mails to one account within an hour at most.
+    pub max_per_hour: u32,
+}
+
+impl Default for ResetMailConfig {
+    fn default() -> Self {
+        Self {
+            min_interval_seconds: 60,
+            max_per_hour: 5,
+        }
+    }
 }
 
 impl SectionConfig for UsersConfig {
@@ -82,8 +120,25 @@ impl SectionConfig for UsersConfig {
                  iterations at least 1, parallelism 1 to 16777215"
             )
         })?;
-        if self.login_throttle.max_failures == 0 || self.login_throttle.window_seconds == 0 {
-            return Err("`users.login_throttle.max_failures` and `window_seconds` must be at least 1".to_owned());
+        let throttle = &self.login_throttle;
+        if [throttle.max_failures, throttle.account_max_failures].contains(&0)
+            || [throttle.window_seconds, throttle.first_wait_seconds].contains(&0)
+        {
+            return Err(
+                "`users.login_throttle.max_failures`, `account_max_failures`, `first_wait_seconds` and \
+                 `window_seconds` must be at least 1"
+                    .to_owned(),
+            );
+        }
+        if throttle.account_max_failures < throttle.max_failures {
+            return Err(
+                "`users.login_throttle.account_max_failures` must be at least `max_failures`: the whole account \
+                 would lock before one address does"
+                    .to_owned(),
+            );
+        }
+        if self.reset_mail.max_per_hour == 0 {
+            return Err("`users.reset_mail.max_per_hour` must be at least 1".to_owned());
         }
         Ok(())
     }

@@ -17,6 +17,7 @@ mod domain;
 mod error;
 mod events;
 mod mail;
+mod pacing;
 mod password;
 mod routes;
 mod store;
@@ -31,7 +32,7 @@ use onetime_common::service::{Context, SectionConfig, Sections, Service, Service
 use onetime_storage::{Store, StoreSpec};
 use utoipa::OpenApi;
 
-pub use config::{Argon2Config, ThrottleConfig, UsersConfig};
+pub use config::{Argon2Config, ResetMailConfig, ThrottleConfig, UsersConfig};
 pub use domain::User;
 pub use error::UserError;
 
@@ -77,10 +78,12 @@ pub fn start(ctx: Context<'_>) -> Result<Service, StartError> {
         ctx.background.stopping(),
     ));
     ctx.background.spawn(sweep(store.clone(), ctx.background.stopping()));
-    ctx.clients.provide_users(Arc::new(directory::Directory {
+    let directory = Arc::new(directory::Directory {
         store: store.clone(),
         require_verified_email: config.require_verified_email,
-    }));
+    });
+    ctx.clients.provide_users(directory.clone());
+    ctx.clients.provide_sessions(directory);
     let hasher = Hasher::new(&config.argon2).map_err(|e| StartError::Config(format!("users.argon2: {e}")))?;
     let accounts = Accounts::new(store, hasher, ctx.jwt.clone(), queue, config, ctx.background.clone());
     Ok(Service::new(

@@ -10,7 +10,7 @@ use axum::routing::{get, post, put};
 use onetime_common::ApiError;
 use onetime_common::auth::Principal;
 use onetime_common::error::Problem;
-use onetime_common::extract::Json;
+use onetime_common::extract::{ClientAddress, Json};
 use utoipa::OpenApi;
 
 use crate::accounts::Accounts;
@@ -89,16 +89,22 @@ async fn register(
     Ok((StatusCode::CREATED, Json(signed_in.into())))
 }
 
-/// Logs in with email and password. After too many failures for one account, attempts are
-/// refused for a while whatever the password.
+/// Logs in with email and password. After too many failures for one account from one client
+/// address (or, under a distributed attack, from all together), attempts are refused for a
+/// while whatever the password, each further failure doubling the wait.
 #[utoipa::path(post, path = "/auth/login", tag = "user", request_body = LoginRequest, responses(
     (status = 200, description = "Logged in", body = AuthResponse),
     (status = 401, description = "`invalid_credentials`: unknown email or wrong password, alike", body = Problem, content_type = "application/problem+json"),
     (status = 429, description = "`too_many_attempts` (recent failures), or `attempts_in_flight` (others for the account still being checked after 10 s); with `Retry-After`", body = Problem, content_type = "application/problem+json"),
 ))]
-async fn login(State(accounts): State<Arc<Accounts>>, Json(request): Json<LoginRequest>) -> Accepted<AuthResponse> {
+async fn login(
+    State(accounts): State<Arc<Accounts>>,
+    client: Option<ClientAddress>,
+    Json(request): Json<LoginRequest>,
+) -> Accepted<AuthResponse> {
     let (email, password) = request.parse()?;
-    Ok(Json(accounts.login(email, password).await?.into()))
+    let client = client.map(|ClientAddress(address)| address);
+    Ok(Json(accounts.login(email, password, client).await?.into()))
 }
 
 /// Ends the session of the given refresh token: it can no longer refresh.
@@ -219,11 +225,13 @@ async fn update_profile(
 async fn change_password(
     State(accounts): State<Arc<Accounts>>,
     principal: Principal,
+    client: Option<ClientAddress>,
     Json(request): Json<ChangePasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
     let current = Password::presented(&request.current_password);
+    let client = client.map(|ClientAddress(address)| address);
     accounts
-        .change_password(&principal, current, &request.new_password)
+        .change_password(&principal, current, &request.new_password, client)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

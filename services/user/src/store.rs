@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use onetime_common::auth::Role;
 use onetime_storage::{Direction, Index, Readable, StorageError, StoreSpec, Table, WriteTx};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -185,6 +186,15 @@ pub fn rotate(
     })
 }
 
+/// Whether session `id` goes on and is `user_id`'s, and that account exists with `role`: what
+/// an access token issued in that session claims.
+pub fn is_current(tx: &impl Readable, id: &str, user_id: &str, role: Role) -> Result<bool, StorageError> {
+    match SESSIONS.get(tx, &id.to_owned())? {
+        Some(session) if session.user_id == user_id => Ok(user(tx, user_id)?.is_some_and(|user| user.role == role)),
+        _ => Ok(false),
+    }
+}
+
 /// Ends the session a refresh token (current or spent) belongs to, if it is `user_id`'s.
 pub fn end_session_of_token(tx: &WriteTx, presented: &TokenHash, user_id: &str) -> Result<(), StorageError> {
     let Some(token) = REFRESH_TOKENS.get(tx, presented)? else {
@@ -323,7 +333,6 @@ pub fn prune_expired(tx: &WriteTx, now: OffsetDateTime) -> Result<usize, Storage
 
 #[cfg(test)]
 mod tests {
-    use onetime_common::auth::Role;
     use onetime_storage::Store;
 
     use super::*;
@@ -396,6 +405,21 @@ mod tests {
             .write_blocking(|tx| rotate(tx, &other.1.hash(), now, DAY))
             .unwrap();
         assert!(matches!(untouched, Rotation::Rotated { .. }));
+    }
+
+    #[test]
+    fn a_session_is_current_until_it_ends_and_only_for_its_account_and_role() {
+        let (_dir, store) = store();
+        let now = OffsetDateTime::now_utc();
+        let (id, token) = store.write_blocking(|tx| open_session(tx, "u1", now, DAY)).unwrap();
+        let current = |user: &str, role| store.read_blocking(|tx| is_current(tx, &id, user, role)).unwrap();
+        assert!(current("u1", Role::Worker));
+        assert!(!current("u1", Role::Admin), "a changed role");
+        assert!(!current("u2", Role::Worker), "another account");
+        store
+            .write_blocking(|tx| end_session_of_token(tx, &token.hash(), "u1"))
+            .unwrap();
+        assert!(!current("u1", Role::Worker), "ended");
     }
 
     #[test]
