@@ -76,6 +76,8 @@ pub struct Running {
 pub struct Wired {
     pub services: Vec<Running>,
     pub stores: Stores,
+    /// The read clients the services provided; cleared at shutdown.
+    pub clients: Arc<Clients>,
 }
 
 /// Opens each service's store in `data_dir`, makes it a bus source, starts the service (its
@@ -133,7 +135,11 @@ pub fn wire(
             tracing::debug!(source, "no such event source on the bus; nothing to follow");
         }
     }
-    Ok(Wired { services, stores })
+    Ok(Wired {
+        services,
+        stores,
+        clients,
+    })
 }
 
 #[cfg(test)]

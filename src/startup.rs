@@ -3,7 +3,8 @@
 //! Start-up order: lock the data directory → open every store → wire the bus and services →
 //! bind the listeners (so an address in use fails start-up, not later) → serve.
 //! Shutdown order: stop accepting → let in-flight requests finish within the grace period →
-//! stop the services' background work → flush the bus → stop it → close the stores.
+//! stop the services' background work → flush the bus → stop it → let go of the services and
+//! their read clients → close the stores.
 
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
@@ -15,6 +16,7 @@ use axum::ServiceExt;
 use axum_server::tls_rustls::RustlsConfig;
 use onetime_common::auth::JwtKeys;
 use onetime_common::bus::{Bus, RunningBus};
+use onetime_common::directory::Clients;
 use onetime_common::service::Background;
 use onetime_gateway::Gateway;
 use onetime_storage::{DataDir, Store};
@@ -31,6 +33,7 @@ pub struct Application {
     listeners: Vec<Listener>,
     tls: Option<RustlsConfig>,
     bus: Arc<RunningBus>,
+    clients: Arc<Clients>,
     background: Background,
     stores: Vec<Store>,
     control: ControlSocket,
@@ -123,6 +126,7 @@ impl Application {
             listeners,
             tls,
             bus,
+            clients: wired.clients,
             background,
             stores: wired.stores.all(),
             control,
@@ -188,6 +192,9 @@ impl Application {
             tracing::warn!("some events were not delivered before the deadline; they will be after the next start");
         }
         self.bus.stop().await;
+        // What still holds a store: the bus's subscribers (services) and the read clients.
+        self.clients.clear();
+        drop(self.bus);
         self.control.stop().await;
         drop(self.stores);
         drop(self.data_dir);

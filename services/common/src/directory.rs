@@ -4,7 +4,7 @@
 //! [`Clients`] is where the platform keeps them: a service provides its own in `start` and uses
 //! the others' when it serves, so the order in which services start does not matter.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, RwLock};
 
 use crate::auth::Role;
 use crate::events::job::{Application, Job};
@@ -60,39 +60,71 @@ pub trait ChatPresence: Send + Sync + 'static {
     fn is_online(&self, user_id: &str) -> bool;
 }
 
-/// The read clients of the running platform. Each is provided once, by its owning service.
+/// The read clients of the running platform. Each is provided once, by its owning service, and
+/// all are let go at shutdown ([`Clients::clear`]): a client holds its service's store, and
+/// services hold `Clients`, so without that the stores could outlive the platform.
 #[derive(Default)]
 pub struct Clients {
-    jobs: OnceLock<Arc<dyn JobDirectory>>,
-    users: OnceLock<Arc<dyn UserDirectory>>,
-    chat_presence: OnceLock<Arc<dyn ChatPresence>>,
+    jobs: Slot<dyn JobDirectory>,
+    users: Slot<dyn UserDirectory>,
+    chat_presence: Slot<dyn ChatPresence>,
+}
+
+struct Slot<T: ?Sized>(RwLock<Option<Arc<T>>>);
+
+impl<T: ?Sized> Default for Slot<T> {
+    fn default() -> Self {
+        Self(RwLock::new(None))
+    }
+}
+
+impl<T: ?Sized> Slot<T> {
+    fn set(&self, client: Arc<T>) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Some(client);
+    }
+
+    fn get(&self, service: &'static str) -> Result<Arc<T>, DirectoryError> {
+        self.0
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or(DirectoryError::NotWired(service))
+    }
+
+    fn clear(&self) {
+        self.0.write().unwrap_or_else(|p| p.into_inner()).take();
+    }
 }
 
 impl Clients {
     pub fn provide_jobs(&self, client: Arc<dyn JobDirectory>) {
-        let _ = self.jobs.set(client);
+        self.jobs.set(client);
     }
 
     pub fn provide_users(&self, client: Arc<dyn UserDirectory>) {
-        let _ = self.users.set(client);
+        self.users.set(client);
     }
 
     pub fn provide_chat_presence(&self, client: Arc<dyn ChatPresence>) {
-        let _ = self.chat_presence.set(client);
+        self.chat_presence.set(client);
     }
 
     pub fn jobs(&self) -> Result<Arc<dyn JobDirectory>, DirectoryError> {
-        self.jobs.get().cloned().ok_or(DirectoryError::NotWired("job"))
+        self.jobs.get("job")
     }
 
     pub fn users(&self) -> Result<Arc<dyn UserDirectory>, DirectoryError> {
-        self.users.get().cloned().ok_or(DirectoryError::NotWired("user"))
+        self.users.get("user")
     }
 
     pub fn chat_presence(&self) -> Result<Arc<dyn ChatPresence>, DirectoryError> {
-        self.chat_presence
-            .get()
-            .cloned()
-            .ok_or(DirectoryError::NotWired("chat"))
+        self.chat_presence.get("chat")
+    }
+
+    /// Lets go of every client; reads after this answer `NotWired`.
+    pub fn clear(&self) {
+        self.jobs.clear();
+        self.users.clear();
+        self.chat_presence.clear();
     }
 }

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use onetime_common::service::SectionConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::MinimumWage;
@@ -18,9 +19,10 @@ pub struct JobsConfig {
     pub scheduler_interval: HumaneDuration,
 }
 
-impl JobsConfig {
-    /// Checks what the types cannot; the message names the key.
-    pub fn check(&self) -> Result<(), String> {
+impl SectionConfig for JobsConfig {
+    const SECTION: &'static str = "jobs";
+
+    fn check(&self) -> Result<(), String> {
         if !(1..=1_000_000).contains(&self.minimum_hourly_wage) {
             return Err("`jobs.minimum_hourly_wage` must be 1 to 1000000 won".to_owned());
         }
@@ -32,7 +34,9 @@ impl JobsConfig {
         }
         Ok(())
     }
+}
 
+impl JobsConfig {
     pub(crate) fn minimum_wage(&self) -> MinimumWage {
         MinimumWage(self.minimum_hourly_wage)
     }

@@ -28,7 +28,7 @@ use onetime_common::bus::StoreSubscriber;
 use onetime_common::directory::{DirectoryError, JobDirectory};
 use onetime_common::events::job::{Application, Job};
 use onetime_common::events::payment;
-use onetime_common::service::{Context, Sections, Service, ServiceDef, StartError};
+use onetime_common::service::{Context, SectionConfig, Sections, Service, ServiceDef, StartError};
 use onetime_storage::{StorageError, Store, StoreSpec};
 
 pub use config::{HumaneDuration, JobsConfig};
@@ -43,32 +43,23 @@ pub const STORE: StoreSpec = store::SPEC;
 /// The service's name: bus source, `/health` key.
 pub const NAME: &str = onetime_common::events::job::SOURCE;
 
-/// Its configuration section.
-const SECTION: &str = "jobs";
-
 /// The job service as the platform wires it.
 pub const SERVICE: ServiceDef = ServiceDef {
     name: NAME,
     store: Some(STORE),
-    config_sections: &[SECTION],
+    config_sections: &[JobsConfig::SECTION],
     check_config,
     start,
 };
 
-fn config(sections: &Sections) -> Result<JobsConfig, StartError> {
-    let config: JobsConfig = sections.get(SECTION)?;
-    config.check().map_err(StartError::Config)?;
-    Ok(config)
-}
-
 pub fn check_config(sections: &Sections) -> Result<(), StartError> {
-    config(sections).map(drop)
+    sections.load::<JobsConfig>().map(drop)
 }
 
 /// Seeds the default categories into a new store, starts the completion scheduler, provides
 /// the job directory, and follows payments ([`Funding`]).
 pub fn start(ctx: Context<'_>) -> Result<Service, StartError> {
-    let config = config(ctx.config)?;
+    let config: JobsConfig = ctx.config.load()?;
     let store = ctx.store()?;
     store.write_blocking(store::seed_categories)?;
     ctx.background.spawn(scheduler::run(

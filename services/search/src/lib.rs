@@ -7,21 +7,21 @@
 //! the open jobs through [`JobDirectory`] into a new index generation while the old one keeps
 //! answering, then swaps.
 
-pub mod analysis;
-pub mod api;
+mod analysis;
+mod api;
 mod collect;
-pub mod geo;
+mod geo;
 mod index;
-
-pub use index::backup;
-pub mod jamo;
+mod jamo;
 mod query;
-
-pub use query::SearchParams;
 mod routes;
 mod schema;
 mod suggest;
+#[cfg(any(test, feature = "synthetic"))]
 pub mod synthetic;
+
+pub use index::backup;
+pub use query::SearchParams;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

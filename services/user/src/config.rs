@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use onetime_common::service::SectionConfig;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -50,9 +51,10 @@ pub struct ThrottleConfig {
     pub window_seconds: u64,
 }
 
-impl UsersConfig {
-    /// Checks what the types cannot; the message names the key.
-    pub fn check(&self) -> Result<(), String> {
+impl SectionConfig for UsersConfig {
+    const SECTION: &'static str = "users";
+
+    fn check(&self) -> Result<(), String> {
         let base = self.public_base_url.trim_end_matches('/');
         let scheme_ok = base.starts_with("http://") || base.starts_with("https://");
         if !scheme_ok || base.contains(['?', '#', ' ']) || base.split("://").nth(1).is_none_or(str::is_empty) {
@@ -85,7 +87,9 @@ impl UsersConfig {
         }
         Ok(())
     }
+}
 
+impl UsersConfig {
     pub(crate) fn refresh_ttl(&self) -> Duration {
         Duration::from_secs(self.refresh_token_ttl_seconds)
     }
