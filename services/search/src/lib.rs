@@ -27,6 +27,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use onetime_common::bus::{HandlerError, Subscriber};
 use onetime_common::directory::JobDirectory;
@@ -42,6 +43,10 @@ use crate::index::{Generation, IndexError};
 
 /// The consumer name of this service on the bus.
 pub const NAME: &str = "search";
+
+/// How often the events applied to the index are committed, which makes them searchable: well
+/// under the second within which a new job must be found.
+const COMMIT_INTERVAL: Duration = Duration::from_millis(400);
 
 /// Jobs read from the job service per call during a rebuild.
 const REBUILD_PAGE: usize = 1000;
@@ -81,6 +86,7 @@ impl SearchService {
         if opened.needs_rebuild {
             service.clone().reindex();
         }
+        service.clone().commit_on_interval();
         let routes = routes::routes(service.clone());
         Ok((service, routes))
     }
@@ -135,6 +141,29 @@ impl SearchService {
     /// outdated at start-up is rebuilt (a later reindex builds beside the live index).
     pub fn is_complete(&self) -> bool {
         self.complete.load(Ordering::Acquire)
+    }
+
+    /// Commits what the bus delivered every [`COMMIT_INTERVAL`], until shutdown begins; from then
+    /// on every delivery commits at once (see [`Subscriber::apply`] below).
+    fn commit_on_interval(self: Arc<Self>) {
+        let mut stopping = Box::pin(self.background.stopping());
+        let background = self.background.clone();
+        background.spawn(async move {
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep(COMMIT_INTERVAL) => {}
+                    () = &mut stopping => break,
+                }
+                let service = self.clone();
+                let committed = tokio::task::spawn_blocking(move || service.live().commit_pending()).await;
+                match committed {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => tracing::warn!(%error, "committing the search index failed; retrying"),
+                    Err(error) => tracing::warn!(%error, "committing the search index stopped unexpectedly"),
+                }
+            }
+            let _ = tokio::task::spawn_blocking(move || self.live().commit_pending()).await;
+        });
     }
 
     /// Starts a rebuild unless one runs; the task id either way.
@@ -288,7 +317,15 @@ impl Subscriber for SearchService {
 
     fn apply(&self, source: &str, events: &[Envelope], up_to: u64) -> Result<(), HandlerError> {
         let _indexing = self.indexing.lock().unwrap_or_else(|p| p.into_inner());
-        self.live().apply(source, events, up_to)?;
+        // Once shutdown begins the interval commits have stopped: what the last deliveries
+        // bring is committed as it comes.
+        let commit_now = self.background.is_stopping();
+        self.live().apply(source, events, up_to, commit_now)?;
         Ok(())
+    }
+
+    /// Applied events become durable with the next commit: until then the outbox keeps them.
+    fn durable(&self, source: &str, handed: u64) -> Result<u64, HandlerError> {
+        Ok(self.live().durable(source, handed))
     }
 }
