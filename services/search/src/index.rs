@@ -19,6 +19,7 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
 
 use crate::collect::{AllMatches, CategoryFacets, Match};
+use crate::config::SearchConfig;
 use crate::geo::haversine_km;
 use crate::query::{Search, Sort};
 use crate::schema::{self, Fields, SCHEMA_VERSION};
@@ -55,9 +56,6 @@ struct CommitPayload {
     /// Last applied sequence number per event source.
     cursors: BTreeMap<String, u64>,
 }
-
-/// Memory budget of the index writer.
-const WRITER_HEAP: usize = 64 * 1024 * 1024;
 
 /// Documents added since the last commit that make the next [`Generation::apply`] commit at
 /// once rather than waiting for [`Generation::commit_pending`].
@@ -110,7 +108,7 @@ pub fn set_current(dir: &Path, name: &str) -> Result<(), IndexError> {
 
 /// Opens the live generation in `dir`, or creates a first one. Generations a rebuild left
 /// half-written are removed.
-pub fn open(dir: &Path) -> Result<Opened, IndexError> {
+pub fn open(dir: &Path, config: &SearchConfig) -> Result<Opened, IndexError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let live = current_name(dir);
     for entry in std::fs::read_dir(dir).map_err(io(dir))?.flatten() {
@@ -124,7 +122,7 @@ pub fn open(dir: &Path) -> Result<Opened, IndexError> {
         if let Ok(index) = Index::open_in_dir(&path) {
             let payload = read_payload(&index);
             if payload.as_ref().is_some_and(|p| p.schema_version == SCHEMA_VERSION) {
-                let generation = Generation::from_index(index, payload.unwrap_or_default().cursors)?;
+                let generation = Generation::from_index(index, payload.unwrap_or_default().cursors, config)?;
                 return Ok(Opened {
                     generation,
                     needs_rebuild: false,
@@ -134,7 +132,7 @@ pub fn open(dir: &Path) -> Result<Opened, IndexError> {
         tracing::warn!(generation = %name, "the search index is of another schema version; it will be rebuilt");
     }
     let name = new_generation_name();
-    let generation = Generation::create(&dir.join(&name))?;
+    let generation = Generation::create(&dir.join(&name), config)?;
     set_current(dir, &name)?;
     Ok(Opened {
         generation,
@@ -215,18 +213,18 @@ fn read_payload(index: &Index) -> Option<CommitPayload> {
 
 impl Generation {
     /// A new, empty generation at `path`.
-    pub fn create(path: &Path) -> Result<Self, IndexError> {
+    pub fn create(path: &Path, config: &SearchConfig) -> Result<Self, IndexError> {
         std::fs::create_dir_all(path).map_err(io(path))?;
         let index = Index::create_in_dir(path, schema::build())?;
-        let generation = Self::from_index(index, BTreeMap::new())?;
+        let generation = Self::from_index(index, BTreeMap::new(), config)?;
         generation.commit(&mut generation.lock_writer())?;
         Ok(generation)
     }
 
-    fn from_index(index: Index, cursors: BTreeMap<String, u64>) -> Result<Self, IndexError> {
+    fn from_index(index: Index, cursors: BTreeMap<String, u64>, config: &SearchConfig) -> Result<Self, IndexError> {
         schema::register_tokenizers(index.tokenizers());
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        let writer: IndexWriter = index.writer_with_num_threads(2, WRITER_HEAP)?;
+        let writer: IndexWriter = index.writer_with_num_threads(config.writer_threads, config.arena_bytes())?;
         writer.set_merge_policy(Box::new(merge_policy()));
         let generation = Self {
             fields: schema::fields(&index.schema()),
@@ -553,7 +551,7 @@ mod tests {
     #[test]
     fn events_keep_only_open_jobs_and_the_cursor_survives_reopening() {
         let dir = tempfile::tempdir().unwrap();
-        let opened = open(dir.path()).unwrap();
+        let opened = open(dir.path(), &SearchConfig::default()).unwrap();
         assert!(opened.needs_rebuild, "a new index is built from the job service");
         let generation = opened.generation;
         let jobs = jobs(20);
@@ -572,7 +570,7 @@ mod tests {
         assert_eq!(search(&generation, "limit=100").total, 19);
         drop(generation);
 
-        let reopened = open(dir.path()).unwrap();
+        let reopened = open(dir.path(), &SearchConfig::default()).unwrap();
         assert!(!reopened.needs_rebuild);
         assert_eq!(reopened.generation.cursor("jobs"), 21);
         assert_eq!(search(&reopened.generation, "limit=100").total, 19);
@@ -581,7 +579,7 @@ mod tests {
     #[test]
     fn an_index_of_another_schema_version_is_rebuilt() {
         let dir = tempfile::tempdir().unwrap();
-        let generation = open(dir.path()).unwrap().generation;
+        let generation = open(dir.path(), &SearchConfig::default()).unwrap().generation;
         generation
             .apply("job", &[envelope(1, events::JOB_CREATED, &jobs(1)[0])], 1, true)
             .unwrap();
@@ -597,7 +595,7 @@ mod tests {
         drop(writing);
         drop(generation);
 
-        let reopened = open(dir.path()).unwrap();
+        let reopened = open(dir.path(), &SearchConfig::default()).unwrap();
         assert!(reopened.needs_rebuild);
         assert_eq!(
             search(&reopened.generation, "limit=10").total,
@@ -609,7 +607,7 @@ mod tests {
     #[test]
     fn a_backup_opens_as_the_same_index() {
         let dir = tempfile::tempdir().unwrap();
-        let generation = open(dir.path()).unwrap().generation;
+        let generation = open(dir.path(), &SearchConfig::default()).unwrap().generation;
         let jobs = jobs(30);
         let created: Vec<_> = jobs
             .iter()
@@ -622,7 +620,7 @@ mod tests {
         let target = tempfile::tempdir().unwrap();
         let files = backup(dir.path(), target.path()).unwrap();
         assert!(files.len() > 2);
-        let restored = open(target.path()).unwrap();
+        let restored = open(target.path(), &SearchConfig::default()).unwrap();
         assert!(!restored.needs_rebuild);
         assert_eq!(restored.generation.cursor("jobs"), 30);
         assert_eq!(search(&restored.generation, "limit=100").total, 30);
@@ -631,7 +629,7 @@ mod tests {
     #[test]
     fn geo_filters_sort_and_facets_agree() {
         let dir = tempfile::tempdir().unwrap();
-        let generation = open(dir.path()).unwrap().generation;
+        let generation = open(dir.path(), &SearchConfig::default()).unwrap().generation;
         let jobs = jobs(300);
         let created: Vec<_> = jobs
             .iter()
