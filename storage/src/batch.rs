@@ -136,11 +136,12 @@ impl Writer {
     }
 
     /// Runs `f` in the store's open transaction and returns once that transaction is durable.
-    /// `commit` commits a transaction taken out of the slot. A panic in `f` is handed back after
+    /// `begin` begins a transaction when none is open; `commit` commits one taken out of the
+    /// slot. A panic in `f` is handed back after
     /// its writes are undone.
     pub(crate) fn write<R, E>(
         &self,
-        db: &redb::Database,
+        begin: impl FnOnce() -> Result<redb::WriteTransaction, StorageError>,
         commit: impl FnOnce(WriteTx) -> Result<(), StorageError>,
         f: impl FnOnce(&WriteTx) -> Result<R, E>,
     ) -> Applied<R, E>
@@ -149,7 +150,7 @@ impl Writer {
     {
         self.queued.fetch_add(1, Ordering::SeqCst);
         let mut slot = self.lock();
-        let applied = apply(&mut slot, db, f);
+        let applied = apply(&mut slot, begin, f);
         self.queued.fetch_sub(1, Ordering::SeqCst);
         drop(slot);
         self.left.notify_all();
@@ -159,6 +160,19 @@ impl Writer {
             Err(panic) => return Err(panic),
         };
         Ok(self.durable(&batch, commit).map(|()| value).map_err(E::from))
+    }
+
+    /// Runs `f` while no transaction is open and no writer can begin one: the batch open now
+    /// commits first, and writers arriving meanwhile wait until `f` returns.
+    pub(crate) fn exclusive<R>(&self, f: impl FnOnce() -> R) -> R {
+        let slot = self.lock();
+        let slot = self
+            .left
+            .wait_while(slot, |slot| slot.open.is_some())
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let result = f();
+        drop(slot);
+        result
     }
 
     /// Waits for `batch` to be committed, leading the commit when nobody else does.
@@ -214,6 +228,8 @@ impl Writer {
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| commit(open.tx)));
         drop(slot);
+        // The slot is empty now: tell whoever waits for that (see `exclusive`).
+        self.left.notify_all();
         match outcome {
             Ok(outcome) => {
                 batch.settle(outcome.as_ref().map(drop).map_err(ToString::to_string));
@@ -231,14 +247,14 @@ impl Writer {
 /// succeeds (with the batch they now belong to) and undoing them when it fails.
 fn apply<R, E>(
     slot: &mut Slot,
-    db: &redb::Database,
+    begin: impl FnOnce() -> Result<redb::WriteTransaction, StorageError>,
     f: impl FnOnce(&WriteTx) -> Result<R, E>,
 ) -> Applied<(R, Arc<Batch>), E>
 where
     E: From<StorageError>,
 {
     if slot.open.is_none() {
-        match db.begin_write() {
+        match begin() {
             Ok(tx) => {
                 slot.open = Some(Open {
                     tx: WriteTx::new(tx),
@@ -246,7 +262,7 @@ where
                     operations: 0,
                 })
             }
-            Err(error) => return Ok(Err(StorageError::from(error).into())),
+            Err(error) => return Ok(Err(error.into())),
         }
     }
     let open = slot.open.as_mut().expect("a transaction is open");

@@ -1,8 +1,9 @@
 //! A service's redb file: opening with a schema check, transactions, commit notices, backup.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::time::Duration;
 
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 use serde::{Deserialize, Serialize};
@@ -48,7 +49,8 @@ pub struct Store {
 struct Inner {
     name: &'static str,
     path: PathBuf,
-    db: redb::Database,
+    /// Shared by transactions; taken whole only by [`Store::compact`].
+    db: RwLock<redb::Database>,
     writer: Writer,
     /// The outbox's last sequence number as of the last durable commit. The relay reads no
     /// further, so no subscriber ever applies an event that a crash could still take back.
@@ -92,7 +94,7 @@ impl Store {
             inner: Arc::new(Inner {
                 name: spec.name,
                 path,
-                db,
+                db: RwLock::new(db),
                 writer: Writer::default(),
                 outbox_head: watch::channel(0).0,
                 size_bytes: AtomicU64::new(0),
@@ -173,7 +175,7 @@ impl Store {
     where
         E: From<StorageError>,
     {
-        let tx = self.inner.db.begin_read().map_err(StorageError::from)?;
+        let tx = self.db().begin_read().map_err(StorageError::from)?;
         f(&ReadTx(tx))
     }
 
@@ -193,7 +195,9 @@ impl Store {
             self.committed_durably(head);
             Ok(())
         };
-        match self.inner.writer.write(&self.inner.db, commit, f) {
+        // The database is borrowed only to begin a transaction, never while waiting for one.
+        let begin = || Ok(self.db().begin_write()?);
+        match self.inner.writer.write(begin, commit, f) {
             Ok(result) => result,
             Err(panic) => std::panic::resume_unwind(panic),
         }
@@ -228,6 +232,36 @@ impl Store {
         spawn_blocking(move || store.write_blocking(f)).await
     }
 
+    fn db(&self) -> RwLockReadGuard<'_, redb::Database> {
+        self.inner.db.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Gives the file's free space back to the file system: redb moves the live pages towards
+    /// the start of the file and truncates it. Writers wait meanwhile (for a large file, seconds)
+    /// and reads that began before are waited for. Returns the file's size before and after.
+    pub fn compact(&self) -> Result<(u64, u64), StorageError> {
+        let size = || std::fs::metadata(&self.inner.path).map_or(0, |m| m.len());
+        let before = size();
+        self.inner.writer.exclusive(|| {
+            let mut db = self.inner.db.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+            // A read transaction that is still open refuses compaction; reads are short.
+            let mut attempts = 0;
+            loop {
+                match db.compact() {
+                    Ok(_) => return Ok(()),
+                    Err(redb::CompactionError::TransactionInProgress) if attempts < 500 => {
+                        attempts += 1;
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    Err(error) => return Err(StorageError::from(redb::Error::from(error))),
+                }
+            }
+        })?;
+        let after = size();
+        self.inner.size_bytes.store(after, Ordering::Relaxed);
+        Ok((before, after))
+    }
+
     /// Writes a consistent copy of this store to `<dir>/<name>.redb` while it keeps serving.
     ///
     /// The copy is taken from one read snapshot, so it never sees half of a transaction, and it
@@ -241,7 +275,7 @@ impl Store {
                 std::io::Error::new(std::io::ErrorKind::AlreadyExists, "file already exists"),
             ));
         }
-        let snapshot = self.inner.db.begin_read()?;
+        let snapshot = self.db().begin_read()?;
         let copy = redb::Database::create(&target)?;
         let out = copy.begin_write()?;
         for handle in snapshot.list_tables()? {
@@ -346,6 +380,29 @@ mod tests {
         }
         assert!(store.size_bytes() > 4 * 1024 * 1024, "{}", store.size_bytes());
         assert_eq!(store.size_bytes(), on_disk());
+    }
+
+    #[test]
+    fn compaction_gives_freed_space_back_and_keeps_the_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &spec(1, &[])).unwrap();
+        let big = "x".repeat(16 * 1024);
+        for i in 0..400 {
+            store
+                .write_blocking(|tx| COUNTER.insert(tx, &format!("{i:04}{big}"), &i))
+                .unwrap();
+        }
+        store
+            .write_blocking(|tx| COUNTER.remove_range(tx, ..format!("0390")))
+            .unwrap();
+        let (before, after) = store.compact().unwrap();
+        assert!(before > 6 * 1024 * 1024, "{before}");
+        assert!(after < before / 4, "{before} → {after}");
+        assert_eq!(store.size_bytes(), after);
+        assert_eq!(store.read_blocking(|tx| COUNTER.len(tx)).unwrap(), 10);
+        store
+            .write_blocking(|tx| COUNTER.insert(tx, &"after".to_owned(), &1))
+            .unwrap();
     }
 
     #[test]
