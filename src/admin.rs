@@ -28,7 +28,7 @@ pub async fn create(config: &Config, admin: NewAdmin) -> anyhow::Result<CreatedA
         return answer;
     }
     let data_dir = onetime_storage::DataDir::lock(&config.data_dir)?;
-    let stores = Stores::open(data_dir.path())?;
+    let stores = Stores::open(data_dir.path(), config.storage.store_options())?;
     create_in(&stores, &config.sections(), admin).await
 }
 

@@ -11,7 +11,7 @@ use onetime_common::auth::JwtKeys;
 use onetime_common::bus::Bus;
 use onetime_common::directory::Clients;
 use onetime_common::service::{Background, Context, ServiceDef, ServiceRoutes, ServiceStatus, StartError};
-use onetime_storage::Store;
+use onetime_storage::{Store, StoreOptions};
 
 use crate::config::Config;
 
@@ -41,11 +41,11 @@ pub struct Stores(Vec<(&'static str, Store)>);
 impl Stores {
     /// Opens (and migrates) every service's store in `data_dir`. Operator commands that work on
     /// a stopped instance use this alone: it starts nothing.
-    pub fn open(data_dir: &Path) -> anyhow::Result<Self> {
+    pub fn open(data_dir: &Path, options: StoreOptions) -> anyhow::Result<Self> {
         let mut stores = Vec::new();
         for service in SERVICES {
             if let Some(spec) = &service.store {
-                stores.push((service.name, Store::open(data_dir, spec)?));
+                stores.push((service.name, Store::open_with(data_dir, spec, options)?));
             }
         }
         Ok(Self(stores))
@@ -90,7 +90,7 @@ pub fn wire(
     jwt: &JwtKeys,
     background: &Background,
 ) -> anyhow::Result<Wired> {
-    let stores = Stores::open(data_dir)?;
+    let stores = Stores::open(data_dir, config.storage.store_options())?;
     for (name, store) in &stores.0 {
         bus.add_source(name, store);
     }

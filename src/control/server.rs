@@ -11,7 +11,7 @@ use tokio::net::{UnixListener, UnixStream};
 
 use super::protocol::{CONTROL_SOCKET, Reply, Request};
 use crate::services::Stores;
-use crate::{admin, backup};
+use crate::{admin, backup, compact};
 
 /// What the running instance answers requests with.
 pub struct Instance {
@@ -107,6 +107,11 @@ async fn handle(request: Request, instance: &Instance) -> anyhow::Result<serde_j
             let (stores, data_dir) = (instance.stores.all(), instance.data_dir.clone());
             let files = tokio::task::spawn_blocking(move || backup::backup(&stores, &data_dir, &dir)).await??;
             Ok(serde_json::to_value(files)?)
+        }
+        Request::Compact => {
+            tracing::info!("compaction requested");
+            let compacted = compact::compact(instance.stores.clone()).await?;
+            Ok(serde_json::to_value(compacted)?)
         }
         Request::CreateAdmin { email, password, name } => {
             tracing::info!(%email, "administrator creation requested");
