@@ -119,9 +119,9 @@ impl Toss {
             (_, "ALREADY_PROCESSED_PAYMENT") => Attempt::AlreadyProcessed,
             (StatusCode::NOT_FOUND, _) | (_, "NOT_FOUND_PAYMENT") => Attempt::Failed(ProviderError::NotFound),
             // Our credentials, not the customer's payment: an operator has to act.
-            (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN, code) => Attempt::Failed(ProviderError::Unavailable(
-                format!("Toss refused the secret key ({code}: {})", error.message),
-            )),
+            (StatusCode::UNAUTHORIZED, code) | (_, code @ "UNAUTHORIZED_KEY") => Attempt::Failed(
+                ProviderError::Unavailable(format!("Toss refused the secret key ({code}: {})", error.message)),
+            ),
             _ => Attempt::Failed(ProviderError::Refused {
                 code: error.code,
                 message: error.message,
@@ -261,3 +261,6 @@ impl PaymentProvider for Toss {
         async move { self.fetch(&path).await }.boxed()
     }
 }
+
+#[cfg(test)]
+mod tests;
