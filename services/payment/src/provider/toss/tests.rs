@@ -46,21 +46,21 @@ fn error(status: StatusCode, code: &str) -> Response {
 }
 
 impl Fake {
-    /// Checks credentials and idempotency, records the call; `Err` is the answer to give instead.
-    fn admit(&self, headers: &HeaderMap, call: String, post: bool) -> Result<(), Response> {
+    /// Checks credentials and idempotency and records the call; `Some` is the refusal to answer.
+    fn refuse(&self, headers: &HeaderMap, call: String, post: bool) -> Option<Response> {
         // base64("test_sk_onetime:")
         if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Basic dGVzdF9za19vbmV0aW1lOg==") {
-            return Err(error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED_KEY"));
+            return Some(error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED_KEY"));
         }
         let key = headers
             .get("idempotency-key")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         if post && key.is_none() {
-            return Err(error(StatusCode::BAD_REQUEST, "INVALID_REQUEST"));
+            return Some(error(StatusCode::BAD_REQUEST, "INVALID_REQUEST"));
         }
         self.calls.lock().unwrap().push((call, key));
-        Ok(())
+        None
     }
 
     fn attempts(&self, call: &str) -> Vec<Option<String>> {
@@ -75,7 +75,7 @@ impl Fake {
 
 async fn confirm(State(fake): Shared, headers: HeaderMap, Json(body): Json<Value>) -> Response {
     let key = body["paymentKey"].as_str().unwrap_or_default().to_owned();
-    if let Err(answer) = fake.admit(&headers, format!("POST confirm {key}"), true) {
+    if let Some(answer) = fake.refuse(&headers, format!("POST confirm {key}"), true) {
         return answer;
     }
     let amount = body["amount"].as_i64().unwrap_or_default();
@@ -103,7 +103,7 @@ async fn confirm(State(fake): Shared, headers: HeaderMap, Json(body): Json<Value
 
 async fn cancel(State(fake): Shared, headers: HeaderMap, Path(key): Path<String>, Json(body): Json<Value>) -> Response {
     let amount = body["cancelAmount"].as_i64();
-    if let Err(answer) = fake.admit(&headers, format!("POST cancel {key} {amount:?}"), true) {
+    if let Some(answer) = fake.refuse(&headers, format!("POST cancel {key} {amount:?}"), true) {
         return answer;
     }
     match amount {
@@ -113,7 +113,7 @@ async fn cancel(State(fake): Shared, headers: HeaderMap, Path(key): Path<String>
 }
 
 async fn lookup(State(fake): Shared, headers: HeaderMap, Path(key): Path<String>) -> Response {
-    if let Err(answer) = fake.admit(&headers, format!("GET {key}"), false) {
+    if let Some(answer) = fake.refuse(&headers, format!("GET {key}"), false) {
         return answer;
     }
     let known = fake.payments.lock().unwrap().get(&key).cloned();
@@ -127,7 +127,7 @@ async fn lookup(State(fake): Shared, headers: HeaderMap, Path(key): Path<String>
 }
 
 async fn by_order(State(fake): Shared, headers: HeaderMap, Path(order_id): Path<String>) -> Response {
-    if let Err(answer) = fake.admit(&headers, format!("GET order {order_id}"), false) {
+    if let Some(answer) = fake.refuse(&headers, format!("GET order {order_id}"), false) {
         return answer;
     }
     Json(payment("pk_ok", "DONE", 105_000, 105_000)).into_response()
