@@ -31,11 +31,21 @@ pub fn settle_job(
     now: OffsetDateTime,
 ) -> Result<(), PaymentError> {
     let job_id = &completed.job.id;
-    let order = store::job_order(tx, job_id)?;
-    let Some(mut order) = order.filter(Order::is_held) else {
-        tracing::info!(job_id, "completed job has no held payment: nothing to settle");
-        store::count(tx, store::UNFUNDED_COMPLETIONS)?;
-        return refunds::expire_unpaid(tx, job_id);
+    let mut order = match store::job_order(tx, job_id)? {
+        Some(order) if order.is_held() => order,
+        Some(order) if order.settled_at.is_some() => {
+            tracing::warn!(
+                job_id,
+                order_id = order.id,
+                "job completed again; its order is settled already"
+            );
+            return Ok(());
+        }
+        _ => {
+            tracing::info!(job_id, "completed job has no held payment: nothing to settle");
+            store::count(tx, store::UNFUNDED_COMPLETIONS)?;
+            return refunds::expire_unpaid(tx, job_id);
+        }
     };
     // An order is paid for `headcount` places; more accepted workers than that cannot be paid.
     let workers: Vec<&String> = completed
@@ -122,4 +132,129 @@ pub async fn list(store: &Store, of: SettlementsOf, page: PageRequest) -> Result
             Ok(page.page(rows, |s| &s.id))
         })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use onetime_common::events::job::JobCompleted;
+    use onetime_storage::{StorageError, Store};
+    use serde_json::json;
+    use time::OffsetDateTime;
+
+    use super::*;
+    use crate::domain::{OrderStatus, Payment};
+
+    fn order(job_id: &str, headcount: u32) -> Order {
+        let pay_total = 96_000 * i64::from(headcount);
+        let fee_bps = BasisPoints::parse(500).unwrap();
+        let now = OffsetDateTime::now_utc();
+        Order {
+            id: format!("order-{job_id}"),
+            job_id: job_id.to_owned(),
+            employer_id: "employer".to_owned(),
+            job_title: "물류센터 상하차".to_owned(),
+            order_name: "물류센터 상하차 인건비".to_owned(),
+            pay_per_worker: 96_000,
+            headcount,
+            pay_total,
+            fee_bps,
+            fee: fee_bps.of(pay_total),
+            amount: pay_total + fee_bps.of(pay_total),
+            refunded_amount: 0,
+            status: OrderStatus::Done,
+            payment: Some(Payment {
+                payment_key: "sandbox_key".to_owned(),
+                method: "카드".to_owned(),
+                approved_at: now,
+            }),
+            refund_pending: None,
+            created_at: now,
+            settled_at: None,
+        }
+    }
+
+    fn completed(job_id: &str, workers: &[&str]) -> JobCompleted {
+        serde_json::from_value(json!({
+            "job": {
+                "id": job_id, "employerId": "employer", "title": "물류센터 상하차", "description": "",
+                "category": "logistics", "wage": { "type": "hourly", "amount": 12_000 },
+                "location": { "address": "이천", "lat": 37.2, "lng": 127.4 },
+                "startsAt": "2026-12-01T09:00:00+09:00", "endsAt": "2026-12-01T18:00:00+09:00",
+                "headcount": 2, "acceptedCount": workers.len(), "payPerWorker": 96_000,
+                "status": "completed", "funded": true,
+                "createdAt": "2026-11-30T09:00:00+09:00", "updatedAt": "2026-12-01T18:00:00+09:00",
+            },
+            "acceptedWorkerIds": workers, "payPerWorker": 96_000, "completedBy": "owner",
+        }))
+        .unwrap()
+    }
+
+    fn rules() -> SettlementRules {
+        SettlementRules {
+            worker_fee: BasisPoints::parse(0).unwrap(),
+            withholding: Withholding::DailyWorker,
+        }
+    }
+
+    #[test]
+    fn a_completion_settles_workers_queues_the_unused_part_and_settles_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &store::SPEC).unwrap();
+        let paid = order("job-1", 2);
+        store
+            .write_blocking(|tx| {
+                store::insert_order(tx, &paid)?;
+                let escrow = Account::Escrow(paid.job_id.clone());
+                ledger::post(
+                    tx,
+                    "payment",
+                    &paid.id,
+                    [(Account::PaymentsReceived, -paid.amount), (escrow, paid.amount)],
+                    OffsetDateTime::now_utc(),
+                )?;
+                Ok::<_, PaymentError>(())
+            })
+            .unwrap();
+        let event = completed("job-1", &["worker-1"]);
+        for _ in 0..2 {
+            store
+                .write_blocking(|tx| settle_job(tx, &event, rules(), OffsetDateTime::now_utc()))
+                .unwrap();
+        }
+        let (wallet, settled, refunds) = store
+            .read_blocking(|tx| {
+                Ok::<_, StorageError>((
+                    ledger::balance(tx, &Account::Wallet("worker-1".into()))?,
+                    store::order(tx, "order-job-1")?.unwrap(),
+                    store::queued_refunds(tx, 10)?,
+                ))
+            })
+            .unwrap();
+        assert_eq!(wallet, 95_140, "96,000 less 860 withheld, credited once");
+        assert!(settled.settled_at.is_some());
+        assert_eq!(refunds.len(), 1);
+        assert_eq!((refunds[0].amount, refunds[0].full), (100_800, false));
+        assert_eq!(settled.refund_pending.as_deref(), Some(refunds[0].id.as_str()));
+
+        let report = ledger::check(&store).unwrap();
+        assert!(report.is_clean(), "{report}");
+        assert_eq!(report.balances["fee_revenue"], 4_800);
+        assert_eq!(report.balances["tax/employment_insurance"], 860);
+        assert_eq!(report.balances["escrow/job-1"], 100_800, "the refund waits in escrow");
+    }
+
+    #[test]
+    fn completing_an_unfunded_job_settles_nothing_and_is_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &store::SPEC).unwrap();
+        let event = completed("job-2", &["worker-1"]);
+        store
+            .write_blocking(|tx| settle_job(tx, &event, rules(), OffsetDateTime::now_utc()))
+            .unwrap();
+        let unfunded = store
+            .read_blocking(|tx| store::counter(tx, store::UNFUNDED_COMPLETIONS))
+            .unwrap();
+        assert_eq!(unfunded, 1);
+        assert_eq!(ledger::check(&store).unwrap().entries, 0);
+    }
 }
