@@ -14,7 +14,7 @@ use onetime_common::events::new_id;
 use onetime_storage::{Store, WriteTx};
 use time::OffsetDateTime;
 
-use crate::domain::{BasisPoints, Order, OrderStatus, Payment};
+use crate::domain::{BasisPoints, Order, OrderStatus, Payment, Refund};
 use crate::error::PaymentError;
 use crate::events;
 use crate::ledger::{self, Account};
@@ -52,6 +52,13 @@ pub struct Orders {
     clients: Arc<Clients>,
     employer_fee: BasisPoints,
     pub(crate) client_key: String,
+}
+
+/// What a cancel comes to once the order is checked.
+enum CancelStep {
+    Refund(Refund),
+    /// Cancelled before: answered as it is.
+    Cancelled(Box<Order>),
 }
 
 /// A confirm as the client sent it, parsed.
@@ -184,6 +191,9 @@ impl Orders {
         };
         let paid = self.provider.confirm(confirm).await?;
         let order = self.store.write(move |tx| record_payment(tx, &paid)).await?;
+        if order.refund_pending.is_some() {
+            self.refunder.wake().notify_one();
+        }
         Ok(order)
     }
 
@@ -198,24 +208,25 @@ impl Orders {
                     return Err(PaymentError::AlreadySettled);
                 }
                 match (order.status, &order.refund_pending) {
-                    (OrderStatus::Canceled, _) => Ok(Err(order)),
+                    (OrderStatus::Canceled, _) => Ok(CancelStep::Cancelled(Box::new(order))),
                     (OrderStatus::Ready | OrderStatus::Expired, _) => Err(PaymentError::NotPaid),
+                    // A refund of the whole payment is on its way already (the job was cancelled).
                     (_, Some(pending)) => {
                         let refund = store::queued_refund(tx, pending)?.ok_or(PaymentError::OrderNotFound)?;
-                        Ok(Ok(refund))
+                        Ok(CancelStep::Refund(refund))
                     }
                     _ => {
                         let amount = order.amount;
                         let refund = refunds::queue(tx, &mut order, amount, &reason)?;
                         store::save_order(tx, &order)?;
-                        Ok(Ok(refund))
+                        Ok(CancelStep::Refund(refund))
                     }
                 }
             })
             .await?;
         match queued {
-            Ok(refund) => self.refunder.refund(refund).await,
-            Err(cancelled) => Ok(cancelled),
+            CancelStep::Refund(refund) => self.refunder.refund(refund).await,
+            CancelStep::Cancelled(order) => Ok(*order),
         }
     }
 
@@ -247,10 +258,13 @@ fn already_confirmed(order: &Order, payment_key: &str) -> Result<Option<Order>, 
 }
 
 /// Records a payment the provider approved: the order is `DONE`, its amount in escrow, and
-/// `payment.completed` published, once.
+/// `payment.completed` published, once. An order that expired while the provider approved it
+/// (its job ended, or a newer order replaced it) is recorded too, since the money did arrive,
+/// and refunded in full.
 fn record_payment(tx: &WriteTx, paid: &ProviderPayment) -> Result<Order, PaymentError> {
     let mut order = store::order(tx, &paid.order_id)?.ok_or(PaymentError::OrderNotFound)?;
-    if let Some(done) = already_confirmed(&order, &paid.payment_key)? {
+    let expired = order.status == OrderStatus::Expired && order.payment.is_none();
+    if !expired && let Some(done) = already_confirmed(&order, &paid.payment_key)? {
         return Ok(done);
     }
     let now = OffsetDateTime::now_utc();
@@ -269,8 +283,17 @@ fn record_payment(tx: &WriteTx, paid: &ProviderPayment) -> Result<Order, Payment
         [(Account::PaymentsReceived, -order.amount), (escrow, order.amount)],
         now,
     )?;
-    store::save_order(tx, &order)?;
     events::payment_completed(tx, &order, approved_at)?;
+    if expired {
+        let amount = order.amount;
+        refunds::queue(
+            tx,
+            &mut order,
+            amount,
+            "the order expired before its payment was confirmed",
+        )?;
+    }
+    store::save_order(tx, &order)?;
     metrics::counter!("onetime_payment_confirms_total").increment(1);
     Ok(order)
 }

@@ -42,6 +42,7 @@ impl Sandbox {
     }
 
     /// What the checkout page does at Toss: the customer pays, the client gets a `paymentKey`.
+    /// A new checkout of the same order supersedes the last one.
     pub async fn checkout(
         &self,
         order_id: &str,
@@ -71,14 +72,14 @@ impl Sandbox {
     fn change(
         &self,
         payment_key: String,
-        apply: impl FnOnce(&mut SandboxPayment) -> Result<(), ProviderError> + Send + 'static,
+        apply: impl FnOnce(&WriteTx, &mut SandboxPayment) -> Result<(), ProviderError> + Send + 'static,
     ) -> BoxFuture<'_, Result<ProviderPayment, ProviderError>> {
         let store = self.store.clone();
         async move {
             store
                 .write(move |tx: &WriteTx| {
                     let mut payment = PAYMENTS.get(tx, &payment_key)?.ok_or(ProviderError::NotFound)?;
-                    apply(&mut payment)?;
+                    apply(tx, &mut payment)?;
                     PAYMENTS.insert(tx, &payment_key, &payment)?;
                     Ok(payment.reported())
                 })
@@ -111,8 +112,11 @@ impl SandboxPayment {
 
 impl PaymentProvider for Sandbox {
     fn confirm(&self, confirm: Confirm) -> BoxFuture<'_, Result<ProviderPayment, ProviderError>> {
-        self.change(confirm.payment_key.clone(), move |payment| {
-            if payment.order_id != confirm.order_id {
+        self.change(confirm.payment_key.clone(), move |tx, payment| {
+            // Only the order's latest checkout can be confirmed: one payment per order, as Toss
+            // keeps order ids unique.
+            let latest = BY_ORDER.get(tx, &confirm.order_id)?;
+            if payment.order_id != confirm.order_id || latest.as_ref() != Some(&payment.payment_key) {
                 return Err(ProviderError::NotFound);
             }
             if payment.amount != confirm.amount {
@@ -133,7 +137,7 @@ impl PaymentProvider for Sandbox {
     }
 
     fn cancel(&self, cancel: Cancel) -> BoxFuture<'_, Result<ProviderPayment, ProviderError>> {
-        self.change(cancel.payment_key.clone(), move |payment| {
+        self.change(cancel.payment_key.clone(), move |_, payment| {
             if payment.cancels.contains(&cancel.idempotency_key) {
                 return Ok(());
             }
