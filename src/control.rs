@@ -1,5 +1,5 @@
-//! The control socket: how operator commands (`onetime backup`, `onetime admin create`) reach a
-//! running instance.
+//! The control socket: how operator commands (`onetime backup`, `onetime admin create`,
+//! `onetime ledger check`) reach a running instance.
 //!
 //! A running instance holds its data directory exclusively, so a command first asks the instance
 //! over a Unix socket in that directory (reachable only by whoever may read the data anyway), and
@@ -8,7 +8,8 @@
 //!
 //! The protocol is one JSON request line and one JSON reply line:
 //! `{"command": "backup", "dir": "/abs/path"}` or
-//! `{"command": "create-admin", "email": …, "password": …, "name": …}`, answered by
+//! `{"command": "create-admin", "email": …, "password": …, "name": …}` or
+//! `{"command": "ledger-check"}`, answered by
 //! `{"result": …}` or `{"error": "…"}`.
 
 use std::path::{Path, PathBuf};
@@ -22,7 +23,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
 use crate::services::Stores;
-use crate::{admin, backup};
+use crate::{admin, backup, ledger};
 
 pub const CONTROL_SOCKET: &str = "onetime.sock";
 
@@ -37,6 +38,7 @@ pub enum Request {
         password: String,
         name: Option<String>,
     },
+    LedgerCheck,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -144,6 +146,10 @@ async fn handle(request: Request, instance: &Instance) -> anyhow::Result<serde_j
             let admin = onetime_user::NewAdmin { email, password, name };
             let created = admin::create_in(&instance.stores, &instance.sections, admin).await?;
             Ok(serde_json::to_value(created)?)
+        }
+        Request::LedgerCheck => {
+            tracing::info!("ledger check requested");
+            Ok(serde_json::to_value(ledger::check_in(&instance.stores).await?)?)
         }
     }
 }

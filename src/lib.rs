@@ -6,6 +6,7 @@ pub mod backup;
 pub mod config;
 pub mod control;
 pub mod health_check;
+pub mod ledger;
 mod platform_health;
 mod secrets;
 mod services;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use onetime::config::Config;
 use onetime::startup::{Application, shutdown_signal};
-use onetime::{admin, backup, health_check, telemetry};
+use onetime::{admin, backup, health_check, ledger, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -38,8 +38,20 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Check the payment ledger: every entry sums to zero, every balance matches its postings,
+    /// no account is below zero where it may not be. Exit 0 when clean, 1 otherwise.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
     /// Print the version.
     Version,
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Recompute every balance from the postings (while the platform runs or not).
+    Check,
 }
 
 #[derive(Subcommand)]
@@ -93,6 +105,9 @@ fn main() -> ExitCode {
             Command::Admin {
                 command: AdminCommand::Create { email, password, name },
             } => create_admin(&config, email, password, name).await,
+            Command::Ledger {
+                command: LedgerCommand::Check,
+            } => check_ledger(&config).await,
             Command::Health { url } => {
                 let url = url.unwrap_or_else(|| health_check::default_url(&config));
                 health_check::check(&url).await.map_err(anyhow::Error::msg)
@@ -120,6 +135,13 @@ async fn run_backup(config: &Config, dir: &std::path::Path) -> anyhow::Result<()
     for file in backup::run(config, dir).await? {
         println!("{}", file.display());
     }
+    Ok(())
+}
+
+async fn check_ledger(config: &Config) -> anyhow::Result<()> {
+    let report = ledger::check(config).await?;
+    print!("{report}");
+    anyhow::ensure!(report.is_clean(), "the ledger is not clean");
     Ok(())
 }
 

@@ -147,7 +147,7 @@ pub fn post(
 }
 
 /// What [`check`] found.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LedgerReport {
     pub entries: u64,

@@ -154,7 +154,7 @@ impl Payouts {
                     for withdrawal in queued {
                         let fresh = self.in_flight().insert(withdrawal.id.clone());
                         if fresh {
-                            background.spawn(self.clone().transfer(withdrawal));
+                            background.spawn(self.clone().transfer(withdrawal, background.stopping()));
                         }
                     }
                 }
@@ -172,16 +172,26 @@ impl Payouts {
         self.in_flight.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    async fn transfer(self: Arc<Self>, withdrawal: Withdrawal) {
+    /// Makes one transfer and records it. Shutdown abandons a transfer still waiting for its
+    /// outcome: the withdrawal stays queued and is asked for again, under the same id, after
+    /// the restart.
+    async fn transfer(self: Arc<Self>, withdrawal: Withdrawal, stopping: impl Future<Output = ()>) {
         let id = withdrawal.id.clone();
-        if let Ok(_slot) = self.slots.clone().acquire_owned().await {
-            let transfer = Transfer {
-                id: withdrawal.id.clone(),
-                amount: withdrawal.amount,
-                bank: withdrawal.bank.clone(),
-                requested_at: withdrawal.requested_at,
-            };
-            let outcome = self.provider.transfer(transfer).await;
+        let transfer = Transfer {
+            id: withdrawal.id.clone(),
+            amount: withdrawal.amount,
+            bank: withdrawal.bank.clone(),
+            requested_at: withdrawal.requested_at,
+        };
+        let outcome = async {
+            let _slot = self.slots.clone().acquire_owned().await.ok()?;
+            Some(self.provider.transfer(transfer).await)
+        };
+        let outcome = tokio::select! {
+            outcome = outcome => outcome,
+            () = stopping => None,
+        };
+        if let Some(outcome) = outcome {
             let recorded = self.store.write(move |tx| finish(tx, &withdrawal.id, outcome)).await;
             if let Err(error) = recorded {
                 tracing::error!(withdrawal_id = id, %error, "cannot record a payout; it will be asked for again");
