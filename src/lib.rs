@@ -7,6 +7,7 @@ pub mod compact;
 pub mod config;
 pub mod control;
 pub mod health_check;
+pub mod ledger;
 mod platform_health;
 mod secrets;
 mod services;

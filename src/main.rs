@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use onetime::config::Config;
 use onetime::startup::{Application, shutdown_signal};
-use onetime::{admin, backup, compact, health_check, telemetry};
+use onetime::{admin, backup, compact, health_check, ledger, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -41,8 +41,20 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Check the payment ledger: every entry sums to zero, every balance matches its postings,
+    /// no account is below zero where it may not be. Exit 0 when clean, 1 otherwise.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
     /// Print the version.
     Version,
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Recompute every balance from the postings (while the platform runs or not).
+    Check,
 }
 
 #[derive(Subcommand)]
@@ -97,6 +109,9 @@ fn main() -> ExitCode {
             Command::Admin {
                 command: AdminCommand::Create { email, password, name },
             } => create_admin(&config, email, password, name).await,
+            Command::Ledger {
+                command: LedgerCommand::Check,
+            } => check_ledger(&config).await,
             Command::Health { url } => {
                 let url = url.unwrap_or_else(|| health_check::default_url(&config));
                 health_check::check(&url).await.map_err(anyhow::Error::msg)
@@ -131,6 +146,13 @@ async fn run_compact(config: &Config) -> anyhow::Result<()> {
     for store in compact::run(config).await? {
         println!("{}: {} → {} bytes", store.store, store.before, store.after);
     }
+    Ok(())
+}
+
+async fn check_ledger(config: &Config) -> anyhow::Result<()> {
+    let report = ledger::check(config).await?;
+    print!("{report}");
+    anyhow::ensure!(report.is_clean(), "the ledger is not clean");
     Ok(())
 }
 

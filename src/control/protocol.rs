@@ -22,6 +22,7 @@ pub enum Request {
         password: String,
         name: Option<String>,
     },
+    LedgerCheck,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -11,7 +11,7 @@ use tokio::net::{UnixListener, UnixStream};
 
 use super::protocol::{CONTROL_SOCKET, Reply, Request};
 use crate::services::Stores;
-use crate::{admin, backup, compact};
+use crate::{admin, backup, compact, ledger};
 
 /// What the running instance answers requests with.
 pub struct Instance {
@@ -118,6 +118,10 @@ async fn handle(request: Request, instance: &Instance) -> anyhow::Result<serde_j
             let admin = onetime_user::NewAdmin { email, password, name };
             let created = admin::create_in(&instance.stores, &instance.sections, admin).await?;
             Ok(serde_json::to_value(created)?)
+        }
+        Request::LedgerCheck => {
+            tracing::info!("ledger check requested");
+            Ok(serde_json::to_value(ledger::check_in(&instance.stores).await?)?)
         }
     }
 }

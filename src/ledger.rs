@@ -1,0 +1,30 @@
+//! `onetime ledger check`: recomputes every balance of the payment ledger from its postings and
+//! checks that each entry sums to zero and no account that may not is below zero. The running
+//! instance does it (over the control socket) from one snapshot while it serves; otherwise the
+//! command opens the stopped data directory itself.
+
+use anyhow::Context;
+use onetime_payment::LedgerReport;
+
+use crate::config::Config;
+use crate::control::protocol::{self as control, Request};
+use crate::services::Stores;
+
+/// Checks the ledger of the instance of `config`.
+pub async fn check(config: &Config) -> anyhow::Result<LedgerReport> {
+    if let Some(answer) = control::ask(&config.data_dir, &Request::LedgerCheck).await {
+        return answer;
+    }
+    let data_dir = onetime_storage::DataDir::lock(&config.data_dir)?;
+    // Opening migrates the stores exactly as serving would; no service starts.
+    check_in(&Stores::open(data_dir.path(), config.storage.store_options())?).await
+}
+
+/// Checks the ledger in the payment store of `stores`.
+pub async fn check_in(stores: &Stores) -> anyhow::Result<LedgerReport> {
+    let store = stores
+        .of(onetime_payment::NAME)
+        .context("this platform has no payment store")?
+        .clone();
+    Ok(tokio::task::spawn_blocking(move || onetime_payment::ledger_check(&store)).await??)
+}
