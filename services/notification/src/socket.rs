@@ -211,3 +211,30 @@ impl Hub {
         reason
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_connection_that_falls_behind_is_dropped_and_the_others_keep_theirs() {
+        let config = NotificationsConfig {
+            socket_send_queue: 2,
+            ..NotificationsConfig::default()
+        };
+        let hub = Hub::new(&config, Background::default());
+        let (_, mut reading, reader_overflowed) = hub.register("u1");
+        let (_, _stuck, stuck_overflowed) = hub.register("u1");
+        let (_, _other, _) = hub.register("u2");
+        assert_eq!(hub.open(), 3);
+
+        hub.unread("u1", 1);
+        assert_eq!(reading.recv().await.unwrap().as_str(), r#"{"type":"unread","count":1}"#);
+        hub.unread("u1", 2);
+        hub.unread("u1", 3);
+        assert!(stuck_overflowed.is_cancelled(), "its queue of 2 overflowed");
+        assert!(!reader_overflowed.is_cancelled());
+        assert_eq!(hub.open(), 2, "the slow one is gone, the other user's stays");
+        assert_eq!(reading.recv().await.unwrap().as_str(), r#"{"type":"unread","count":2}"#);
+    }
+}

@@ -281,6 +281,29 @@ mod tests {
     }
 
     #[test]
+    fn preferences_keep_only_what_changed() {
+        use crate::domain::{PreferenceChanges, QuietHours, SwitchChanges};
+
+        let (_dir, store) = store();
+        let mut changed = store.read_blocking(|tx| preferences(tx, "u1")).unwrap();
+        assert_eq!(changed, Preferences::default());
+        let mut changes = PreferenceChanges::default();
+        changes.kinds.insert(
+            Kind::ChatMessage,
+            SwitchChanges {
+                push: Some(false),
+                ..Default::default()
+            },
+        );
+        changes.quiet_hours = Some(Some(QuietHours::parse("22:00", "08:00").unwrap()));
+        changed.apply(changes);
+        store.write_blocking(|tx| save_preferences(tx, "u1", &changed)).unwrap();
+        let stored = store.read_blocking(|tx| preferences(tx, "u1")).unwrap();
+        assert_eq!(stored, changed);
+        assert!(!stored.switches(Kind::ChatMessage).push);
+    }
+
+    #[test]
     fn devices_belong_to_one_user_at_a_time() {
         let (_dir, store) = store();
         let device = |user: &str| Device {
