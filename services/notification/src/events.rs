@@ -183,3 +183,136 @@ impl Subscriber for Subscription {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use onetime_common::auth::Role;
+    use onetime_common::directory::{Clients, DirectoryError, UserContact, UserDirectory};
+    use onetime_common::events::job::{APPLICATION_ACCEPTED, Application, ApplicationStatus};
+    use onetime_common::events::{new_id, user};
+    use onetime_common::mail::{MailConfig, MailQueue, SmtpConfig, SmtpSecurity, TransportKind};
+    use onetime_common::service::Background;
+    use onetime_storage::{Store, Table};
+    use tokio::sync::Notify;
+
+    use super::*;
+    use crate::channels::email::Links;
+    use crate::config::NotificationsConfig;
+    use crate::domain::{Channel, Kind};
+    use crate::socket::Hub;
+
+    struct Directory;
+
+    impl UserDirectory for Directory {
+        fn contact(&self, id: &str) -> Result<Option<UserContact>, DirectoryError> {
+            Ok((id != "ghost").then(|| UserContact {
+                id: id.to_owned(),
+                name: "김원데".to_owned(),
+                email: format!("{id}@example.com"),
+                phone: Some("+821012345678".to_owned()),
+                role: Role::Worker,
+                email_verified: true,
+            }))
+        }
+
+        fn may_transact(&self, _id: &str) -> Result<bool, DirectoryError> {
+            Ok(true)
+        }
+    }
+
+    fn envelope(event_type: &str, seq: u64, payload: serde_json::Value) -> Envelope {
+        Envelope {
+            id: new_id(),
+            event_type: event_type.to_owned(),
+            source: "test".to_owned(),
+            seq,
+            occurred_at: OffsetDateTime::now_utc(),
+            payload,
+        }
+    }
+
+    /// The shared mail queue's table, counted from outside.
+    const MAIL_QUEUE: Table<String, serde_json::Value> = Table::new("mail.queue");
+
+    #[tokio::test]
+    async fn events_make_notifications_mails_and_texts_and_sockets_hear_after_the_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &store::SPEC).unwrap();
+        let clients = Arc::new(Clients::default());
+        clients.provide_users(Arc::new(Directory));
+        let mail = MailQueue::new(&MailConfig {
+            transport: TransportKind::File,
+            from: "원데이 <no-reply@oneday.local>".to_owned(),
+            dir: Default::default(),
+            retry_max_backoff_seconds: 1,
+            smtp: SmtpConfig {
+                host: String::new(),
+                port: 0,
+                security: SmtpSecurity::None,
+                username: String::new(),
+                password: String::new(),
+                timeout_seconds: 1,
+            },
+        })
+        .unwrap();
+        let hub = Arc::new(Hub::new(&NotificationsConfig::default(), Background::default()));
+        let outlets = Arc::new(Outlets {
+            hub: hub.clone(),
+            mail: mail.clone(),
+            sms: Arc::new(Notify::new()),
+            push: Arc::new(Notify::new()),
+        });
+        let dispatch = Arc::new(Dispatch::new(clients, mail, Links::new("http://localhost"), false));
+        let subscription = Subscription::new(store.clone(), dispatch, outlets);
+        let mut frames = hub.register_for_test("w1");
+
+        let verified = envelope(
+            user::VERIFIED,
+            1,
+            serde_json::json!({ "userId": "w1", "email": "w1@example.com", "name": "김원데", "role": "worker",
+                "verifiedAt": "2026-03-02T00:00:00Z" }),
+        );
+        let application = Application {
+            id: "a1".to_owned(),
+            job_id: "j1".to_owned(),
+            worker_id: "w1".to_owned(),
+            status: ApplicationStatus::Accepted,
+            message: None,
+            created_at: OffsetDateTime::now_utc(),
+        };
+        let accepted = envelope(
+            APPLICATION_ACCEPTED,
+            2,
+            serde_json::to_value(ApplicationChanged {
+                application,
+                employer_id: "e1".to_owned(),
+                job_title: "주말 카페 바리스타".to_owned(),
+                reason: None,
+            })
+            .unwrap(),
+        );
+        let events = [verified, accepted];
+        subscription.apply("test", &events, 2).unwrap();
+
+        let first: serde_json::Value = serde_json::from_str(frames.recv().await.unwrap().as_str()).unwrap();
+        assert_eq!(first["notification"]["kind"], "welcome");
+        let (listed, mails, sms) = store
+            .read_blocking(|tx| {
+                Ok::<_, StorageError>((
+                    store::list(tx, "w1", false, None, 10)?,
+                    MAIL_QUEUE.len(tx)?,
+                    store::backlog(tx, Channel::Sms)?.0,
+                ))
+            })
+            .unwrap();
+        let kinds: Vec<Kind> = listed.iter().map(|n| n.kind).collect();
+        assert_eq!(kinds, [Kind::ApplicationAccepted, Kind::Welcome]);
+        assert_eq!(listed[0].data["applicationId"], "a1");
+        assert_eq!(
+            (mails, sms),
+            (2, 1),
+            "two mails; a text for the hire only (the default)"
+        );
+        assert_eq!(subscription.cursor("test").unwrap(), 2);
+    }
+}

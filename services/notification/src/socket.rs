@@ -213,6 +213,14 @@ impl Hub {
 }
 
 #[cfg(test)]
+impl Hub {
+    /// A connection's queue, without a socket.
+    pub fn register_for_test(&self, user: &str) -> mpsc::Receiver<Utf8Bytes> {
+        self.register(user).1
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
