@@ -15,8 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use onetime_common::service::Background;
-use onetime_user::UsersConfig;
+use onetime_common::service::{Background, Sections};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -52,7 +51,8 @@ struct Reply {
 pub struct Instance {
     pub data_dir: PathBuf,
     pub stores: Stores,
-    pub users: UsersConfig,
+    /// The services' config sections (user creation hashes with `[users]`' parameters).
+    pub sections: Sections,
 }
 
 /// The running instance's end of the control socket.
@@ -142,7 +142,7 @@ async fn handle(request: Request, instance: &Instance) -> anyhow::Result<serde_j
         Request::CreateAdmin { email, password, name } => {
             tracing::info!(%email, "administrator creation requested");
             let admin = onetime_user::NewAdmin { email, password, name };
-            let created = admin::create_in(&instance.stores.users, &instance.users, admin).await?;
+            let created = admin::create_in(&instance.stores, &instance.sections, admin).await?;
             Ok(serde_json::to_value(created)?)
         }
     }

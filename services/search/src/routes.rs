@@ -10,7 +10,6 @@ use axum::routing::{get, post};
 use onetime_common::ApiError;
 use onetime_common::auth::{Principal, Role};
 use onetime_common::extract::Query;
-use onetime_common::service::ServiceRoutes;
 use utoipa::OpenApi;
 
 use crate::SearchService;
@@ -24,18 +23,17 @@ use crate::query::SearchParams;
 )]
 struct SearchDoc;
 
-pub fn routes(service: Arc<SearchService>) -> ServiceRoutes {
-    let router = Router::new()
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    SearchDoc::openapi()
+}
+
+pub fn router(service: Arc<SearchService>) -> Router {
+    Router::new()
         .route("/search/jobs", get(search_jobs))
         .route("/search/suggestions", get(suggestions))
         .route("/search/reindex", post(start_reindex))
         .route("/search/reindex/{task_id}", get(reindex_status))
-        .with_state(service);
-    ServiceRoutes {
-        name: crate::NAME,
-        router,
-        openapi: SearchDoc::openapi(),
-    }
+        .with_state(service)
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
