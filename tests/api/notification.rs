@@ -109,7 +109,10 @@ async fn mailed(app: &TestApp, address: &str, subject: &str) -> usize {
         if count > 0 {
             return count;
         }
-        assert!(tokio::time::Instant::now() < deadline, "no mail '{subject}' to {address}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no mail '{subject}' to {address}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -209,8 +212,16 @@ async fn job_events_reach_the_employer_and_the_worker_in_app_on_sockets_and_by_m
     let kinds: Vec<&Value> = others["items"].as_array().unwrap().iter().map(|n| &n["kind"]).collect();
     assert!(kinds.iter().all(|k| *k == "welcome"), "{kinds:?}");
     let employer_list = list(&app, &employer.token, "?limit=100").await;
-    let employer_kinds: Vec<&Value> = employer_list["items"].as_array().unwrap().iter().map(|n| &n["kind"]).collect();
-    assert!(!employer_kinds.contains(&&json!("application.accepted")), "{employer_kinds:?}");
+    let employer_kinds: Vec<&Value> = employer_list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| &n["kind"])
+        .collect();
+    assert!(
+        !employer_kinds.contains(&&json!("application.accepted")),
+        "{employer_kinds:?}"
+    );
 }
 
 #[tokio::test]
@@ -258,7 +269,10 @@ async fn lists_page_count_unread_and_mark_read() {
     let rest = list(&app, &worker.token, &format!("?limit=2&cursor={cursor}")).await;
     assert_eq!(rest["items"].as_array().unwrap().len(), 2);
     assert_eq!(rest["nextCursor"], Value::Null);
-    assert_eq!(rest["items"][1]["kind"], "welcome", "newest first: the welcome is the oldest");
+    assert_eq!(
+        rest["items"][1]["kind"], "welcome",
+        "newest first: the welcome is the oldest"
+    );
 
     let first = page["items"][0]["id"].as_str().unwrap().to_owned();
     let theirs = app
@@ -273,7 +287,13 @@ async fn lists_page_count_unread_and_mark_read() {
 
     let unread = list(&app, &worker.token, "?unreadOnly=true").await;
     assert_eq!(unread["items"].as_array().unwrap().len(), 3);
-    assert!(unread["items"].as_array().unwrap().iter().all(|n| n["id"] != first.as_str()));
+    assert!(
+        unread["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["id"] != first.as_str())
+    );
     assert_eq!(unread["unreadCount"], 3);
 
     let mut socket = open_socket(&app, &worker.token).await;
@@ -283,7 +303,11 @@ async fn lists_page_count_unread_and_mark_read() {
     assert_eq!(all.status(), 204);
     assert_eq!(next_frame(&mut socket).await, json!({ "type": "unread", "count": 0 }));
     assert_eq!(list(&app, &worker.token, "").await["unreadCount"], 0);
-    assert_eq!(list(&app, &other.token, "").await["unreadCount"], 1, "the other's welcome");
+    assert_eq!(
+        list(&app, &other.token, "").await["unreadCount"],
+        1,
+        "the other's welcome"
+    );
 
     let bad = app.get_as("/notifications?limit=0", &worker.token).await;
     assert_eq!(problem(bad).await["code"], "invalid_query");
@@ -307,24 +331,47 @@ async fn admins_announce_to_the_named_users_on_the_channels_named() {
         assert_eq!(got[0]["title"], "서비스 점검 안내");
         assert_eq!(mailed(&app, &account.email, "[원데이] 서비스 점검 안내").await, 1);
     }
-    assert!(list(&app, &c.token, "").await["items"].as_array().unwrap().iter().all(|n| n["kind"] != "announcement"));
+    assert!(
+        list(&app, &c.token, "").await["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["kind"] != "announcement")
+    );
 
     let inapp_only = announce(&app, &[&c], json!(["inapp"])).await;
     assert_eq!(inapp_only.status(), 202);
     wait_for(&app, &c.token, "announcement", 1).await;
-    assert!(subjects_to(&mail_dir(&app), &c.email).iter().all(|s| !s.contains("점검")), "no mail asked for");
+    assert!(
+        subjects_to(&mail_dir(&app), &c.email)
+            .iter()
+            .all(|s| !s.contains("점검")),
+        "no mail asked for"
+    );
 
     let worker_tries = app
-        .post_json_as("/notifications/send", &a.token, &json!({ "userIds": [a.id], "title": "t", "body": "b", "channels": [] }))
+        .post_json_as(
+            "/notifications/send",
+            &a.token,
+            &json!({ "userIds": [a.id], "title": "t", "body": "b", "channels": [] }),
+        )
         .await;
     assert_eq!(problem(worker_tries).await["status"], 403);
     let admin = app.token_for("admin-1", Role::Admin);
     let unknown = app
-        .post_json_as("/notifications/send", &admin, &json!({ "userIds": ["nobody"], "title": "t", "body": "b", "channels": ["inapp"] }))
+        .post_json_as(
+            "/notifications/send",
+            &admin,
+            &json!({ "userIds": ["nobody"], "title": "t", "body": "b", "channels": ["inapp"] }),
+        )
         .await;
     assert!(problem(unknown).await["errors"]["userIds"].is_array());
     let bad_channel = app
-        .post_json_as("/notifications/send", &admin, &json!({ "userIds": [a.id], "title": "t", "body": "b", "channels": ["fax"] }))
+        .post_json_as(
+            "/notifications/send",
+            &admin,
+            &json!({ "userIds": [a.id], "title": "t", "body": "b", "channels": ["fax"] }),
+        )
         .await;
     assert_eq!(problem(bad_channel).await["status"], 422);
 }
@@ -392,8 +439,14 @@ async fn preferences_start_from_the_defaults_and_change_the_channels() {
         .unwrap();
     let kinds = defaults["kinds"].as_object().unwrap();
     assert_eq!(kinds.len(), 11, "every kind: {defaults}");
-    assert_eq!(kinds["application.accepted"], json!({ "email": true, "sms": true, "push": true }));
-    assert_eq!(kinds["chat.message"], json!({ "email": false, "sms": false, "push": true }));
+    assert_eq!(
+        kinds["application.accepted"],
+        json!({ "email": true, "sms": true, "push": true })
+    );
+    assert_eq!(
+        kinds["chat.message"],
+        json!({ "email": false, "sms": false, "push": true })
+    );
     assert_eq!(kinds["welcome"]["sms"], false);
     assert_eq!(defaults["quietHours"], Value::Null);
 
@@ -406,14 +459,24 @@ async fn preferences_start_from_the_defaults_and_change_the_channels() {
         .await;
     assert_eq!(changed.status(), 200);
     let changed: Value = changed.json().await.unwrap();
-    assert_eq!(changed["kinds"]["announcement"], json!({ "email": false, "sms": false, "push": true }));
+    assert_eq!(
+        changed["kinds"]["announcement"],
+        json!({ "email": false, "sms": false, "push": true })
+    );
     assert_eq!(changed["kinds"]["welcome"]["email"], true, "the rest stays");
     assert_eq!(changed["quietHours"], json!({ "start": "22:00", "end": "08:00" }));
 
     // Email for announcements is off now: an announcement offered by mail is not mailed.
-    assert_eq!(announce(&app, &[&worker], json!(["inapp", "email"])).await.status(), 202);
+    assert_eq!(
+        announce(&app, &[&worker], json!(["inapp", "email"])).await.status(),
+        202
+    );
     wait_for(&app, &worker.token, "announcement", 1).await;
-    assert!(subjects_to(&mail_dir(&app), &worker.email).iter().all(|s| !s.contains("점검")));
+    assert!(
+        subjects_to(&mail_dir(&app), &worker.email)
+            .iter()
+            .all(|s| !s.contains("점검"))
+    );
 
     for bad in [
         json!({ "kinds": { "job.created": { "email": true } } }),
@@ -424,7 +487,11 @@ async fn preferences_start_from_the_defaults_and_change_the_channels() {
         assert_eq!(problem(refused).await["code"], "validation_failed", "{bad}");
     }
     let off = app
-        .put_json_as("/notifications/preferences", &worker.token, &json!({ "quietHours": null }))
+        .put_json_as(
+            "/notifications/preferences",
+            &worker.token,
+            &json!({ "quietHours": null }),
+        )
         .await;
     assert_eq!(off.json::<Value>().await.unwrap()["quietHours"], Value::Null);
 }
@@ -461,7 +528,9 @@ async fn quiet_hours_hold_sms_back_while_mail_goes_at_once() {
     // Quiet now, in Korea, for an hour either way.
     let quiet_hours = json!({ "quietHours": {
         "start": korean_clock(time::Duration::hours(-1)), "end": korean_clock(time::Duration::hours(1)) } });
-    let set = app.put_json_as("/notifications/preferences", &quiet.token, &quiet_hours).await;
+    let set = app
+        .put_json_as("/notifications/preferences", &quiet.token, &quiet_hours)
+        .await;
     assert_eq!(set.status(), 200);
 
     let job = post_job(&app, &employer).await;
@@ -483,7 +552,12 @@ async fn quiet_hours_hold_sms_back_while_mail_goes_at_once() {
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0]["to"], "01012345678");
     assert_eq!(sent[0]["type"], "SMS");
-    assert!(sent[0]["text"].as_str().unwrap().starts_with("[원데이] 채용이 확정되었습니다"));
+    assert!(
+        sent[0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("[원데이] 채용이 확정되었습니다")
+    );
     // Its text waits in the queue, which /health shows once the sender has settled the other.
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
@@ -576,7 +650,10 @@ mod solapi {
     async fn send(State(fake): State<Fake>, headers: HeaderMap, Json(body): Json<Value>) -> (StatusCode, Json<Value>) {
         if let Err(why) = signed(&headers) {
             fake.refused.lock().unwrap().push(why.clone());
-            return (StatusCode::UNAUTHORIZED, Json(json!({ "errorCode": "SignatureDoesNotMatch", "errorMessage": why })));
+            return (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({ "errorCode": "SignatureDoesNotMatch", "errorMessage": why })),
+            );
         }
         let first = {
             let mut calls = fake.calls.lock().unwrap();
@@ -584,10 +661,16 @@ mod solapi {
             *calls == 1
         };
         if first {
-            return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "errorCode": "Unavailable" })));
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "errorCode": "Unavailable" })),
+            );
         }
         fake.accepted.lock().unwrap().push(body["message"].clone());
-        (StatusCode::OK, Json(json!({ "groupId": "G1", "messageId": "M1", "statusCode": "2000", "statusMessage": "정상 접수" })))
+        (
+            StatusCode::OK,
+            Json(json!({ "groupId": "G1", "messageId": "M1", "statusCode": "2000", "statusMessage": "정상 접수" })),
+        )
     }
 
     /// Starts the fake; returns its base URL.
@@ -652,7 +735,8 @@ mod fcm {
                     && data.claims.scope == "https://www.googleapis.com/auth/firebase.messaging" =>
             {
                 *fake.tokens_issued.lock().unwrap() += 1;
-                Json(json!({ "access_token": ACCESS_TOKEN, "expires_in": 3599, "token_type": "Bearer" })).into_response()
+                Json(json!({ "access_token": ACCESS_TOKEN, "expires_in": 3599, "token_type": "Bearer" }))
+                    .into_response()
             }
             other => (
                 StatusCode::BAD_REQUEST,
@@ -683,7 +767,10 @@ mod fcm {
             }
             _ => {}
         }
-        let title = body["message"]["notification"]["title"].as_str().unwrap_or_default().to_owned();
+        let title = body["message"]["notification"]["title"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         fake.delivered.lock().unwrap().push((device, title));
         Json(json!({ "name": format!("projects/{PROJECT}/messages/1") })).into_response()
     }
@@ -717,13 +804,12 @@ async fn sms_goes_through_solapi_signed_and_retried() {
     let base_url = solapi::start(fake.clone()).await;
     let app = spawn_app_with(|c| {
         c.gateway.rate_limit.enabled = false;
-        set_section(
-            c,
+        c.set(
             "sms",
             json!({ "provider": "solapi", "from": "0212345678",
                 "solapi": { "base_url": base_url, "api_key": solapi::KEY, "api_secret": solapi::SECRET } }),
         );
-        set_section(c, "notifications", json!({ "retry_max_backoff_seconds": 1 }));
+        c.set("notifications.retry_max_backoff_seconds", 1);
     })
     .await;
     let (employer, worker) = (app.signup("employer").await, app.signup("worker").await);
@@ -739,7 +825,10 @@ async fn sms_goes_through_solapi_signed_and_retried() {
     assert_eq!(accepted[0]["from"], "0212345678");
     assert_eq!(accepted[0]["type"], "SMS");
     assert!(accepted[0]["text"].as_str().unwrap().contains("채용이 확정되었습니다"));
-    assert!(fake.refused.lock().unwrap().is_empty(), "every request was signed right");
+    assert!(
+        fake.refused.lock().unwrap().is_empty(),
+        "every request was signed right"
+    );
     assert_eq!(*fake.calls.lock().unwrap(), 2);
 }
 
@@ -770,8 +859,7 @@ async fn push_goes_through_fcm_and_stale_devices_are_removed() {
     std::fs::write(&key_file, key.to_string()).unwrap();
     let app = spawn_app_with(|c| {
         c.gateway.rate_limit.enabled = false;
-        set_section(
-            c,
+        c.set(
             "push",
             json!({ "provider": "fcm", "fcm": { "service_account_file": key_file, "base_url": base_url } }),
         );
@@ -784,23 +872,37 @@ async fn push_goes_through_fcm_and_stale_devices_are_removed() {
         assert_eq!(registered.status(), 201, "{device}");
     }
     let again = app
-        .post_json_as("/notifications/devices", &worker.token, &json!({ "token": "good-device", "platform": "android" }))
+        .post_json_as(
+            "/notifications/devices",
+            &worker.token,
+            &json!({ "token": "good-device", "platform": "android" }),
+        )
         .await;
     assert_eq!(again.status(), 200, "registered already");
 
     assert_eq!(announce(&app, &[&worker], json!(["inapp", "push"])).await.status(), 202);
     eventually("the busy device got it after its Retry-After", || {
-        fake.delivered.lock().unwrap().iter().any(|(device, _)| device == "busy-device")
+        fake.delivered
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(device, _)| device == "busy-device")
     })
     .await;
     let delivered = fake.delivered.lock().unwrap().clone();
     let to = |device: &str| delivered.iter().filter(|(d, _)| d == device).count();
-    assert_eq!((to("good-device"), to("busy-device"), to("stale-device")), (1, 1, 0), "{delivered:?}");
+    assert_eq!(
+        (to("good-device"), to("busy-device"), to("stale-device")),
+        (1, 1, 0),
+        "{delivered:?}"
+    );
     assert!(delivered.iter().all(|(_, title)| title == "서비스 점검 안내"));
     assert_eq!(*fake.tokens_issued.lock().unwrap(), 1, "the access token is cached");
 
     // FCM called the stale token UNREGISTERED: the device is gone.
-    let stale = app.delete_as("/notifications/devices/stale-device", &worker.token).await;
+    let stale = app
+        .delete_as("/notifications/devices/stale-device", &worker.token)
+        .await;
     assert_eq!(problem(stale).await["status"], 404);
     let good = app.delete_as("/notifications/devices/good-device", &worker.token).await;
     assert_eq!(good.status(), 204);
