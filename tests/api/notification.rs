@@ -551,13 +551,10 @@ async fn quiet_hours_hold_sms_back_while_mail_goes_at_once() {
     let sent = texts(&app);
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0]["to"], "01012345678");
-    assert_eq!(sent[0]["type"], "SMS");
-    assert!(
-        sent[0]["text"]
-            .as_str()
-            .unwrap()
-            .starts_with("[원데이] 채용이 확정되었습니다")
-    );
+    // Over 90 EUC-KR bytes: an LMS, its title as the subject.
+    assert_eq!(sent[0]["type"], "LMS");
+    assert_eq!(sent[0]["subject"], "[원데이] 채용이 확정되었습니다");
+    assert!(sent[0]["text"].as_str().unwrap().contains("주말 카페 바리스타"));
     // Its text waits in the queue, which /health shows once the sender has settled the other.
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
@@ -823,8 +820,9 @@ async fn sms_goes_through_solapi_signed_and_retried() {
     assert_eq!(accepted.len(), 1, "sent once after the 503: {accepted:?}");
     assert_eq!(accepted[0]["to"], "01012345678");
     assert_eq!(accepted[0]["from"], "0212345678");
-    assert_eq!(accepted[0]["type"], "SMS");
-    assert!(accepted[0]["text"].as_str().unwrap().contains("채용이 확정되었습니다"));
+    assert_eq!(accepted[0]["type"], "LMS");
+    assert_eq!(accepted[0]["subject"], "[원데이] 채용이 확정되었습니다");
+    assert!(accepted[0]["text"].as_str().unwrap().contains("주말 카페 바리스타"));
     assert!(
         fake.refused.lock().unwrap().is_empty(),
         "every request was signed right"
