@@ -421,6 +421,32 @@ async fn sockets_refuse_bad_tokens_before_the_upgrade() {
     }
 }
 
+#[tokio::test]
+async fn the_openapi_document_covers_every_notification_endpoint() {
+    let app = spawn_notification_app().await;
+    let doc: Value = app.get("/openapi.json").await.json().await.unwrap();
+    for (path, method) in [
+        ("/notifications", "get"),
+        ("/notifications/{id}/read", "put"),
+        ("/notifications/read-all", "put"),
+        ("/notifications/send", "post"),
+        ("/notifications/preferences", "get"),
+        ("/notifications/preferences", "put"),
+        ("/notifications/devices", "post"),
+        ("/notifications/devices/{token}", "delete"),
+        ("/notifications/socket", "get"),
+    ] {
+        assert!(doc["paths"][path][method].is_object(), "{method} {path} is documented");
+    }
+    let socket = doc["paths"]["/notifications/socket"]["get"]["description"]
+        .as_str()
+        .unwrap();
+    assert!(
+        socket.contains(r#""type": "unread""#),
+        "the frames are described: {socket}"
+    );
+}
+
 /// `HH:MM` in Korea time, `offset` from now.
 fn korean_clock(offset: time::Duration) -> String {
     let local = (OffsetDateTime::now_utc() + offset).to_offset(time::UtcOffset::from_hms(9, 0, 0).unwrap());
@@ -828,6 +854,22 @@ async fn sms_goes_through_solapi_signed_and_retried() {
         "every request was signed right"
     );
     assert_eq!(*fake.calls.lock().unwrap(), 2);
+
+    // /metrics counts attempts per channel and outcome.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let metrics = app.get("/metrics").await.text().await.unwrap();
+        let counted = |result: &str| {
+            metrics.contains(&format!(
+                r#"onetime_notification_deliveries_total{{channel="sms",result="{result}"}}"#
+            ))
+        };
+        if counted("retried") && counted("sent") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{metrics}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]
