@@ -10,5 +10,6 @@ mod job;
 mod notification;
 mod process;
 mod search;
+mod security;
 mod tls;
 mod user;

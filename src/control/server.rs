@@ -1,51 +1,17 @@
-//! The control socket: how operator commands (`onetime backup`, `onetime admin create`) reach a
-//! running instance.
-//!
-//! A running instance holds its data directory exclusively, so a command first asks the instance
-//! over a Unix socket in that directory (reachable only by whoever may read the data anyway), and
-//! the instance does the work while serving. When nothing answers, the command opens the data
-//! directory itself.
-//!
-//! The protocol is one JSON request line and one JSON reply line:
-//! `{"command": "backup", "dir": "/abs/path"}` or
-//! `{"command": "create-admin", "email": …, "password": …, "name": …}`, answered by
-//! `{"result": …}` or `{"error": "…"}`.
+//! The running instance's end of the control socket: it answers requests while serving.
 
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use onetime_common::service::{Background, Sections};
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
+use super::protocol::{CONTROL_SOCKET, Reply, Request};
 use crate::services::Stores;
-use crate::{admin, backup};
-
-pub const CONTROL_SOCKET: &str = "onetime.sock";
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "command", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum Request {
-    Backup {
-        dir: PathBuf,
-    },
-    CreateAdmin {
-        email: String,
-        password: String,
-        name: Option<String>,
-    },
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct Reply {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    result: Option<serde_json::Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-}
+use crate::{admin, backup, compact};
 
 /// What the running instance answers requests with.
 pub struct Instance {
@@ -70,6 +36,9 @@ impl ControlSocket {
         let path = instance.data_dir.join(CONTROL_SOCKET);
         let _ = std::fs::remove_file(&path);
         let listener = UnixListener::bind(&path).with_context(|| format!("cannot listen on {}", path.display()))?;
+        // Whoever can connect can create an administrator: the owner only, whatever the umask.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("cannot make {} private", path.display()))?;
         let instance = Arc::new(instance);
         let connections = Background::default();
         let accepting = connections.clone();
@@ -139,6 +108,11 @@ async fn handle(request: Request, instance: &Instance) -> anyhow::Result<serde_j
             let files = tokio::task::spawn_blocking(move || backup::backup(&stores, &data_dir, &dir)).await??;
             Ok(serde_json::to_value(files)?)
         }
+        Request::Compact => {
+            tracing::info!("compaction requested");
+            let compacted = compact::compact(instance.stores.clone()).await?;
+            Ok(serde_json::to_value(compacted)?)
+        }
         Request::CreateAdmin { email, password, name } => {
             tracing::info!(%email, "administrator creation requested");
             let admin = onetime_user::NewAdmin { email, password, name };
@@ -146,26 +120,4 @@ async fn handle(request: Request, instance: &Instance) -> anyhow::Result<serde_j
             Ok(serde_json::to_value(created)?)
         }
     }
-}
-
-/// Sends `request` to the instance running on `data_dir`; `None` when no instance answers there.
-pub async fn ask<T: DeserializeOwned>(data_dir: &Path, request: &Request) -> Option<anyhow::Result<T>> {
-    let stream = UnixStream::connect(data_dir.join(CONTROL_SOCKET)).await.ok()?;
-    Some(
-        async move {
-            let (read, mut write) = stream.into_split();
-            let mut bytes = serde_json::to_vec(request)?;
-            bytes.push(b'\n');
-            write.write_all(&bytes).await?;
-            let mut line = String::new();
-            BufReader::new(read).read_line(&mut line).await?;
-            let reply: Reply = serde_json::from_str(&line).context("the running instance gave no answer")?;
-            match (reply.result, reply.error) {
-                (_, Some(error)) => bail!(error),
-                (Some(result), None) => Ok(serde_json::from_value(result)?),
-                (None, None) => bail!("the running instance gave an empty answer"),
-            }
-        }
-        .await,
-    )
 }
