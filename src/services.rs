@@ -21,6 +21,7 @@ pub const SERVICES: &[ServiceDef] = &[
     onetime_job::SERVICE,
     onetime_search::SERVICE,
     onetime_payment::SERVICE,
+    onetime_notification::SERVICE,
 ];
 
 /// Who consumes whose events (ARCHITECTURE.md's event table), as `(source, subscriber)`.

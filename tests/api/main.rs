@@ -7,6 +7,7 @@ mod cli;
 mod gateway;
 mod helpers;
 mod job;
+mod notification;
 mod payment;
 mod process;
 mod search;

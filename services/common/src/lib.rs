@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod bus;
 pub mod directory;
+pub mod due;
 pub mod error;
 pub mod events;
 pub mod extract;

@@ -16,6 +16,7 @@ use tokio::sync::Notify;
 
 use super::transport::{Mailer, SendError};
 use super::{Letter, MailConfig, MailError};
+use crate::due::{due_bound, due_key, due_of};
 use crate::events::new_id;
 
 const QUEUE: Table<String, Queued> = Table::new("mail.queue");
@@ -41,19 +42,6 @@ struct Queued {
     #[serde(with = "time::serde::rfc3339")]
     queued_at: OffsetDateTime,
     last_error: Option<String>,
-}
-
-fn unix_millis(at: OffsetDateTime) -> u64 {
-    u64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
-}
-
-fn queue_key(due: OffsetDateTime, id: &str) -> String {
-    format!("{:020}.{id}", unix_millis(due))
-}
-
-fn due_of(key: &str) -> Option<OffsetDateTime> {
-    let millis: i128 = key.split('.').next()?.parse().ok()?;
-    OffsetDateTime::from_unix_timestamp_nanos(millis * 1_000_000).ok()
 }
 
 /// Queues mail in a service's transactions and wakes its sender.
@@ -91,7 +79,7 @@ impl MailQueue {
             last_error: None,
             id,
         };
-        QUEUE.insert(tx, &queue_key(now, &row.id), &row)?;
+        QUEUE.insert(tx, &due_key(now, &row.id), &row)?;
         Ok(())
     }
 
@@ -116,9 +104,9 @@ pub async fn deliver(
     tokio::pin!(stopping);
     loop {
         let now = OffsetDateTime::now_utc();
-        let due_bound = format!("{:020}", unix_millis(now) + 1);
+        let bound = due_bound(now);
         let due = store
-            .read(move |tx| QUEUE.range(tx, ..due_bound, Direction::Forward, BATCH))
+            .read(move |tx| QUEUE.range(tx, ..bound, Direction::Forward, BATCH))
             .await;
         let pause = match due {
             Ok(due) if !due.is_empty() => {
@@ -170,7 +158,7 @@ async fn settle(store: &Store, key: String, mut mail: Queued, outcome: Result<()
             tracing::warn!(mail = %id, attempts, %error, retry_in_s = delay.as_secs(), "mail delivery failed; will retry");
             mail.last_error = Some(error);
             let due = OffsetDateTime::now_utc() + delay;
-            ("retry", Some((QUEUE, queue_key(due, &id))))
+            ("retry", Some((QUEUE, due_key(due, &id))))
         }
         Err(SendError::Permanent(error)) => {
             tracing::error!(mail = %id, attempts, %error, "the mail server refused a mail for good; kept in mail.failed");
@@ -193,20 +181,5 @@ async fn settle(store: &Store, key: String, mut mail: Queued, outcome: Result<()
         // (and resend) against a store that refuses writes.
         tracing::error!(mail = %id, %error, "cannot update the mail queue");
         tokio::time::sleep(FIRST_RETRY).await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_sort_by_due_time_and_give_it_back() {
-        let early = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
-        let late = early + time::Duration::milliseconds(1500);
-        let (a, b) = (queue_key(early, "z"), queue_key(late, "a"));
-        assert!(a < b);
-        assert_eq!(due_of(&b), Some(late));
-        assert!(a < format!("{:020}", unix_millis(early) + 1), "due at `now` is due");
     }
 }
