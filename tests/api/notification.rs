@@ -7,7 +7,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use onetime_common::auth::Role;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -163,7 +162,7 @@ async fn decide(app: &TestApp, employer: &Account, job: &str, application: &str,
 }
 
 async fn announce(app: &TestApp, to: &[&Account], channels: Value) -> reqwest::Response {
-    let admin = app.token_for("admin-1", Role::Admin);
+    let admin = app.admin().await.token;
     let ids: Vec<&str> = to.iter().map(|a| a.id.as_str()).collect();
     app.post_json_as(
         "/notifications/send",
@@ -247,7 +246,7 @@ async fn verifying_an_address_welcomes_once_also_across_a_restart() {
 
     let (config, data_dir) = app.stop().await;
     let app = start(config, data_dir).await;
-    let token = app.token_for(&worker.id, Role::Worker);
+    let token = worker.token.clone();
     // The restarted platform has replayed its backlog (it is ready): nothing was made again.
     mail_barrier(&app, &worker).await;
     assert_eq!(wait_for(&app, &token, "welcome", 1).await.len(), 1);
@@ -357,7 +356,7 @@ async fn admins_announce_to_the_named_users_on_the_channels_named() {
         )
         .await;
     assert_eq!(problem(worker_tries).await["status"], 403);
-    let admin = app.token_for("admin-1", Role::Admin);
+    let admin = app.admin().await.token;
     let unknown = app
         .post_json_as(
             "/notifications/send",
@@ -394,7 +393,7 @@ async fn every_socket_of_a_user_hears_and_no_one_else_does() {
         assert_eq!(next_frame(socket).await, json!({ "type": "unread", "count": 2 }));
     }
     // b's first frame is about b's own announcement, not a's.
-    let admin = app.token_for("admin-1", Role::Admin);
+    let admin = app.admin().await.token;
     let for_b = app
         .post_json_as(
             "/notifications/send",
@@ -604,7 +603,7 @@ async fn a_restart_loses_no_notification_and_sends_no_mail_twice() {
     // Stop at once: the notification may still be on the bus or in the mail queue.
     let (config, data_dir) = app.stop().await;
     let app = start(config, data_dir).await;
-    let token = app.token_for(&worker.id, Role::Worker);
+    let token = worker.token.clone();
     let accepted = wait_for(&app, &token, "application.accepted", 1).await;
     assert_eq!(accepted.len(), 1);
     assert_eq!(mailed(&app, &worker.email, "[원데이] 채용이 확정되었습니다").await, 1);
