@@ -3,12 +3,12 @@
 
 use anyhow::anyhow;
 use onetime_common::ApiError;
-use onetime_storage::Store;
-use onetime_user::{NewAdmin, UserError, UsersConfig};
+use onetime_common::service::Sections;
+use onetime_user::{NewAdmin, UserError};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::control::{self, Request};
+use crate::control::protocol::{self as control, Request};
 use crate::services::Stores;
 
 /// What the command reports.
@@ -29,12 +29,17 @@ pub async fn create(config: &Config, admin: NewAdmin) -> anyhow::Result<CreatedA
     }
     let data_dir = onetime_storage::DataDir::lock(&config.data_dir)?;
     let stores = Stores::open(data_dir.path())?;
-    create_in(&stores.users, &config.users, admin).await
+    create_in(&stores, &config.sections(), admin).await
 }
 
-/// Creates the administrator in the user store.
-pub async fn create_in(users: &Store, config: &UsersConfig, admin: NewAdmin) -> anyhow::Result<CreatedAdmin> {
-    let user = onetime_user::create_admin(users, config, admin)
+/// Creates the administrator in the user store, hashing with the `[users]` parameters of
+/// `sections`.
+pub async fn create_in(stores: &Stores, sections: &Sections, admin: NewAdmin) -> anyhow::Result<CreatedAdmin> {
+    let users = stores
+        .of(onetime_user::NAME)
+        .ok_or_else(|| anyhow!("this platform has no user service"))?;
+    let config = onetime_user::config(sections)?;
+    let user = onetime_user::create_admin(users, &config, admin)
         .await
         .map_err(explain)?;
     tracing::info!(id = %user.id, email = %user.email, "administrator created");

@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use onetime_storage::Store;
 
 use crate::config::Config;
-use crate::control::{self, Request};
+use crate::control::protocol::{self as control, Request};
 use crate::secrets::JWT_SECRET_FILE;
 use crate::services::Stores;
 

@@ -3,20 +3,31 @@
 //!
 //! Loading parses into types and checks what types cannot (ranges, origins, production rules),
 //! so a bad configuration stops start-up with a message naming the key, never later.
+//!
+//! The platform's own sections are typed here. Every other top-level section belongs to a
+//! service (its `ServiceDef::config_sections`) and is kept as a raw [`Sections`] map that the
+//! service parses and checks itself, so adding a service adds nothing here. A section no service
+//! owns is refused like an unknown key.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use std::collections::BTreeMap;
+
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
+use onetime_common::service::Sections;
 use onetime_gateway::GatewayConfig;
 use serde::{Deserialize, Serialize};
+
+use crate::services::SERVICES;
 
 /// The embedded default configuration.
 pub const DEFAULT_TOML: &str = include_str!("../onetime.toml");
 
+// No `deny_unknown_fields` here (serde cannot combine it with `flatten`): `check` refuses
+// sections that no service owns instead.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Config {
     pub profile: Profile,
     pub data_dir: PathBuf,
@@ -25,9 +36,11 @@ pub struct Config {
     pub auth: AuthConfig,
     pub gateway: GatewayConfig,
     pub bus: BusSettings,
-    pub jobs: onetime_job::JobsConfig,
-    pub users: onetime_user::UsersConfig,
+    /// Shared by every service that sends mail.
     pub mail: onetime_common::mail::MailConfig,
+    /// The services' own sections, by top-level key.
+    #[serde(flatten)]
+    pub services: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,33 +73,18 @@ impl TlsConfig {
     }
 }
 
+/// `enabled`, then one address per service name.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ServiceListeners {
     pub enabled: bool,
-    pub user: SocketAddr,
-    pub job: SocketAddr,
-    pub payment: SocketAddr,
-    pub search: SocketAddr,
-    pub notification: SocketAddr,
-    pub chat: SocketAddr,
+    #[serde(flatten)]
+    pub addrs: BTreeMap<String, SocketAddr>,
 }
 
 impl ServiceListeners {
     /// The address of `service`'s own listener, when these listeners are on.
     pub fn addr_of(&self, service: &str) -> Option<SocketAddr> {
-        if !self.enabled {
-            return None;
-        }
-        match service {
-            "user" => Some(self.user),
-            "job" => Some(self.job),
-            "payment" => Some(self.payment),
-            "search" => Some(self.search),
-            "notification" => Some(self.notification),
-            "chat" => Some(self.chat),
-            _ => None,
-        }
+        self.enabled.then(|| self.addrs.get(service).copied()).flatten()
     }
 }
 
@@ -213,9 +211,16 @@ impl Config {
                 "at least 1",
             );
         }
-        self.jobs.check().map_err(ConfigError::Invalid)?;
-        self.users.check().map_err(ConfigError::Invalid)?;
         self.mail.check().map_err(ConfigError::Invalid)?;
+        for section in self.services.keys() {
+            if !SERVICES.iter().any(|s| s.config_sections.contains(&section.as_str())) {
+                return Err(ConfigError::Invalid(format!("unknown section or key `{section}`")));
+            }
+        }
+        let sections = self.sections();
+        for service in SERVICES {
+            (service.check_config)(&sections).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        }
         if self.server.tls.cert.as_os_str().is_empty() != self.server.tls.key.as_os_str().is_empty() {
             return invalid("server.tls.cert and server.tls.key", "both set, or both empty");
         }
@@ -236,6 +241,34 @@ impl Config {
         Ok(())
     }
 
+    /// The services' sections, as services read them.
+    pub fn sections(&self) -> Sections {
+        Sections(self.services.clone())
+    }
+
+    /// Sets the value at the dotted `path` of a service's section, e.g.
+    /// `set("users.argon2.memory_kib", 64)`: how tests and embedders adjust service settings.
+    pub fn set(&mut self, path: &str, value: impl Serialize) {
+        let value = serde_json::to_value(value).expect("a setting serializes to JSON");
+        let mut keys = path.split('.');
+        let first = keys.next().unwrap_or_default();
+        let mut slot = self
+            .services
+            .entry(first.to_owned())
+            .or_insert_with(|| serde_json::json!({}));
+        for key in keys {
+            if !slot.is_object() {
+                *slot = serde_json::json!({});
+            }
+            slot = slot
+                .as_object_mut()
+                .expect("made an object above")
+                .entry(key)
+                .or_insert(serde_json::Value::Null);
+        }
+        *slot = value;
+    }
+
     /// The effective configuration as TOML, secrets replaced.
     pub fn redacted_toml(&self) -> String {
         let mut shown = self.clone();
@@ -243,7 +276,24 @@ impl Config {
             shown.auth.jwt_secret = "<redacted>".to_owned();
         }
         shown.mail.redact();
+        for section in shown.services.values_mut() {
+            redact_secrets(section);
+        }
         toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render the configuration: {e}"))
+    }
+}
+
+/// Replaces every non-empty string whose key names a secret (`*secret*`, `*password*`,
+/// `*_key`) in a service's section.
+fn redact_secrets(value: &mut serde_json::Value) {
+    if let Some(table) = value.as_object_mut() {
+        for (key, value) in table {
+            let secret = key.contains("secret") || key.contains("password") || key.ends_with("_key");
+            match value {
+                serde_json::Value::String(text) if secret && !text.is_empty() => *text = "<redacted>".to_owned(),
+                other => redact_secrets(other),
+            }
+        }
     }
 }
 
@@ -267,7 +317,10 @@ mod tests {
     #[test]
     fn mail_and_user_settings_are_checked_and_the_smtp_password_is_never_shown() {
         let mut config = Config::load(None).unwrap();
-        assert_eq!(config.users.argon2.memory_kib, 19_456, "OWASP's minimum by default");
+        assert_eq!(
+            config.services["users"]["argon2"]["memory_kib"], 19_456,
+            "OWASP's minimum by default"
+        );
         config.mail.smtp.username = "mailer".to_owned();
         config.mail.smtp.password = "smtp-secret-value".to_owned();
         let shown = config.redacted_toml();
@@ -276,22 +329,30 @@ mod tests {
             "{shown}"
         );
 
-        let refused = |change: fn(&mut Config), key: &str| {
+        let refused = |change: &dyn Fn(&mut Config), key: &str| {
             let mut config = Config::load(None).unwrap();
             change(&mut config);
             let error = config.check().unwrap_err().to_string();
             assert!(error.contains(key), "{key}: {error}");
         };
-        refused(|c| c.users.argon2.memory_kib = 4, "users.argon2");
+        refused(&|c| c.set("users.argon2.memory_kib", 4), "users.argon2");
         refused(
-            |c| c.users.public_base_url = "oneday.example".to_owned(),
+            &|c| c.set("users.public_base_url", "oneday.example"),
             "users.public_base_url",
         );
-        refused(|c| c.users.login_throttle.max_failures = 0, "users.login_throttle");
-        refused(|c| c.users.reset_token_ttl_seconds = 0, "users.reset_token_ttl_seconds");
-        refused(|c| c.mail.from = "not a mailbox".to_owned(), "mail.from");
         refused(
-            |c| {
+            &|c| c.set("users.login_throttle.max_failures", 0),
+            "users.login_throttle",
+        );
+        refused(
+            &|c| c.set("users.reset_token_ttl_seconds", 0),
+            "users.reset_token_ttl_seconds",
+        );
+        refused(&|c| c.set("users.argon2.memory_kib", "lots"), "users.argon2.memory_kib");
+        refused(&|c| c.set("nosuchservice.key", 1), "nosuchservice");
+        refused(&|c| c.mail.from = "not a mailbox".to_owned(), "mail.from");
+        refused(
+            &|c| {
                 c.mail.transport = onetime_common::mail::TransportKind::Smtp;
                 c.mail.smtp.username = "only-a-name".to_owned();
             },

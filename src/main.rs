@@ -30,7 +30,8 @@ enum Command {
     CheckConfig,
     /// Write a consistent copy of every store into DIR, while the platform runs or not.
     Backup { dir: PathBuf },
-    /// Exit 0 when the instance at URL (default: the configured one) reports ok, 1 otherwise.
+    /// Exit 0 when the instance at URL (a base URL such as http://127.0.0.1:3000, or its /health
+    /// URL; default: the configured one) reports ok, 1 otherwise.
     Health { url: Option<String> },
     /// Manage administrator accounts, while the platform runs or not.
     Admin {

@@ -1,4 +1,5 @@
-//! The platform's answer to `/health`: per service, its store and the bus lanes it consumes.
+//! The platform's answer to `/health` and `/ready`: per service, its store, the bus lanes it
+//! consumes and what it reports of itself.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -7,18 +8,44 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use onetime_common::bus::RunningBus;
-use onetime_gateway::{HealthReport, HealthSource, ServiceHealth, Status};
-use onetime_search::SearchService;
+use onetime_common::service::ServiceStatus;
+use onetime_gateway::{HealthReport, HealthSource, ServiceHealth, Status, StoreHealth};
 use onetime_storage::Store;
+
+/// What `/health` reports on, per service.
+pub struct ServiceEntry {
+    pub name: &'static str,
+    pub store: Option<Store>,
+    pub status: Arc<dyn ServiceStatus>,
+}
 
 /// Bus subscribers are named after the service that consumes: that is how lanes are filed.
 pub struct PlatformHealth {
     pub started: Instant,
-    pub services: Vec<&'static str>,
-    /// Each service's store, by service name (`user` → `users.redb`).
-    pub stores: Vec<(&'static str, Store)>,
+    pub services: Vec<ServiceEntry>,
     pub bus: Arc<RunningBus>,
-    pub search: Arc<SearchService>,
+}
+
+impl PlatformHealth {
+    fn service_health(&self, entry: &ServiceEntry, lanes: &[onetime_common::bus::LaneStatus]) -> ServiceHealth {
+        let store = entry.store.as_ref().map(|store| StoreHealth {
+            file: store.path().display().to_string(),
+            size_bytes: store.size_bytes(),
+        });
+        let bus: Vec<_> = lanes.iter().filter(|l| l.subscriber == entry.name).cloned().collect();
+        let details = entry.status.health();
+        let status = if details.degraded || bus.iter().any(|l| l.last_error.is_some()) {
+            Status::Degraded
+        } else {
+            Status::Ok
+        };
+        ServiceHealth {
+            status,
+            store,
+            bus,
+            details: details.fields,
+        }
+    }
 }
 
 impl HealthSource for PlatformHealth {
@@ -32,24 +59,11 @@ impl HealthSource for PlatformHealth {
                     status: Status::Ok,
                     store: None,
                     bus: Vec::new(),
+                    details: Default::default(),
                 },
             );
-            for &name in &self.services {
-                let store = self
-                    .stores
-                    .iter()
-                    .find(|(service, _)| *service == name)
-                    .map(|(_, store)| onetime_gateway::StoreHealth {
-                        file: store.path().display().to_string(),
-                        size_bytes: store.size_bytes(),
-                    });
-                let bus: Vec<_> = lanes.iter().filter(|l| l.subscriber == name).cloned().collect();
-                let status = if bus.iter().any(|l| l.last_error.is_some()) {
-                    Status::Degraded
-                } else {
-                    Status::Ok
-                };
-                services.insert(name.to_owned(), ServiceHealth { status, store, bus });
+            for entry in &self.services {
+                services.insert(entry.name.to_owned(), self.service_health(entry, &lanes));
             }
             let status = if services.values().all(|s| s.status == Status::Ok) {
                 Status::Ok
@@ -66,6 +80,6 @@ impl HealthSource for PlatformHealth {
     }
 
     fn is_ready(&self) -> bool {
-        self.bus.is_ready() && self.search.is_complete()
+        self.bus.is_ready() && self.services.iter().all(|s| s.status.is_ready())
     }
 }

@@ -1,59 +1,85 @@
-//! The one place that knows every service: it opens their stores, wires their events and
-//! collects their routes.
+//! The one place that knows every service: the table of them, and the wiring of their stores,
+//! events and routes.
+//!
+//! Each service crate exports a [`ServiceDef`]; adding a service is adding its row to
+//! [`SERVICES`]. Everything else here treats the rows alike.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use onetime_common::auth::JwtKeys;
 use onetime_common::bus::Bus;
-use onetime_common::events::payment;
-use onetime_common::service::{Background, ServiceRoutes};
-use onetime_job::JobService;
-use onetime_search::SearchService;
+use onetime_common::directory::Clients;
+use onetime_common::service::{Background, Context, ServiceDef, ServiceRoutes, ServiceStatus, StartError};
 use onetime_storage::Store;
-use onetime_user::UserService;
 
 use crate::config::Config;
 
-/// Every service's store.
+/// Every service of the platform, in start order.
+pub const SERVICES: &[ServiceDef] = &[onetime_user::SERVICE, onetime_job::SERVICE, onetime_search::SERVICE];
+
+/// Who consumes whose events (ARCHITECTURE.md's event table), as `(source, subscriber)`.
+///
+/// Declared up front so that an outbox keeps its rows until every subscriber listed here has
+/// passed them, also one that is not running (yet): a service added later still receives every
+/// event published before it started. Each service's actual subscriptions must appear here.
+pub const EVENT_FLOWS: &[(&str, &str)] = &[
+    ("user", "notification"),
+    ("job", "search"),
+    ("job", "payment"),
+    ("job", "notification"),
+    ("job", "chat"),
+    ("payment", "job"),
+    ("payment", "notification"),
+    ("chat", "notification"),
+];
+
+/// Every service's store, by service name.
 #[derive(Clone)]
-pub struct Stores {
-    pub users: Store,
-    pub jobs: Store,
-}
+pub struct Stores(Vec<(&'static str, Store)>);
 
 impl Stores {
     /// Opens (and migrates) every service's store in `data_dir`. Operator commands that work on
     /// a stopped instance use this alone: it starts nothing.
     pub fn open(data_dir: &Path) -> anyhow::Result<Self> {
-        Ok(Self {
-            users: Store::open(data_dir, &onetime_user::STORE)?,
-            jobs: Store::open(data_dir, &onetime_job::STORE)?,
-        })
+        let mut stores = Vec::new();
+        for service in SERVICES {
+            if let Some(spec) = &service.store {
+                stores.push((service.name, Store::open(data_dir, spec)?));
+            }
+        }
+        Ok(Self(stores))
+    }
+
+    /// The store of the service `name`.
+    pub fn of(&self, name: &str) -> Option<&Store> {
+        self.0
+            .iter()
+            .find(|(service, _)| *service == name)
+            .map(|(_, store)| store)
     }
 
     /// For what treats them alike: backup.
     pub fn all(&self) -> Vec<Store> {
-        self.by_service().into_iter().map(|(_, store)| store).collect()
-    }
-
-    /// Each store with the name of the service that owns it, for `/health`.
-    pub fn by_service(&self) -> Vec<(&'static str, Store)> {
-        vec![("user", self.users.clone()), ("job", self.jobs.clone())]
+        self.0.iter().map(|(_, store)| store.clone()).collect()
     }
 }
 
-/// The services as wired: their routes for the gateway and their stores.
+/// A started service as the platform keeps it.
+pub struct Running {
+    pub routes: ServiceRoutes,
+    pub store: Option<Store>,
+    pub status: Arc<dyn ServiceStatus>,
+}
+
+/// The services as wired: what the gateway serves and `/health` reports.
 pub struct Wired {
-    pub routes: Vec<ServiceRoutes>,
+    pub services: Vec<Running>,
     pub stores: Stores,
-    /// For readiness: search is not ready while it rebuilds a missing or outdated index.
-    pub search: Arc<SearchService>,
 }
 
-/// Opens each service's store in `data_dir`, registers its outbox and subscriptions on `bus`,
-/// starts its background work on `background`, and returns its routes. `jwt` signs the access
-/// tokens the user service issues.
+/// Opens each service's store in `data_dir`, makes it a bus source, starts the service (its
+/// background work on `background`), then subscribes what each consumes.
 pub fn wire(
     config: &Config,
     data_dir: &Path,
@@ -62,31 +88,99 @@ pub fn wire(
     background: &Background,
 ) -> anyhow::Result<Wired> {
     let stores = Stores::open(data_dir)?;
+    for (name, store) in &stores.0 {
+        bus.add_source(name, store);
+    }
+    for (source, subscriber) in EVENT_FLOWS {
+        bus.declare(source, subscriber);
+    }
+    let sections = config.sections();
+    let clients = Arc::new(Clients::default());
+    let mut services = Vec::new();
+    let mut subscriptions = Vec::new();
+    for service in SERVICES {
+        let store = stores.of(service.name).cloned();
+        let started = (service.start)(Context {
+            store: store.clone(),
+            data_dir,
+            config: &sections,
+            mail: &config.mail,
+            jwt,
+            clients: clients.clone(),
+            background,
+        })
+        .map_err(|e: StartError| anyhow::anyhow!("the {} service cannot start: {e}", service.name))?;
+        subscriptions.extend(started.subscriptions);
+        services.push(Running {
+            routes: ServiceRoutes {
+                name: service.name,
+                router: started.router,
+                openapi: started.openapi,
+            },
+            store,
+            status: started.status,
+        });
+    }
+    for (source, subscriber) in subscriptions {
+        if !EVENT_FLOWS.contains(&(source, subscriber.name())) {
+            anyhow::bail!(
+                "{} consumes {source}'s events but EVENT_FLOWS does not say so",
+                subscriber.name()
+            );
+        }
+        // A source whose service is not part of this platform publishes nothing to follow.
+        if bus.subscribe(source, subscriber).is_err() {
+            tracing::debug!(source, "no such event source on the bus; nothing to follow");
+        }
+    }
+    Ok(Wired { services, stores })
+}
 
-    bus.add_source(onetime_common::events::user::SOURCE, &stores.users);
-    let user = UserService::start(
-        stores.users.clone(),
-        jwt.clone(),
-        config.users.clone(),
-        &config.mail,
-        data_dir,
-        background,
-    )?;
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
 
-    bus.add_source(onetime_common::events::job::SOURCE, &stores.jobs);
-    let job = JobService::start(stores.jobs.clone(), config.jobs.clone(), background)?;
-    // Funding follows payments: this takes effect once the payment store is a source (added
-    // above this line); until then there is nothing to follow.
-    if bus.subscribe(payment::SOURCE, job.funding).is_err() {
-        tracing::debug!("no payment source on the bus: jobs are not marked funded");
+    /// Services stay real services (ARCHITECTURE.md): a service crate builds on the storage and
+    /// shared crates only, never on another service or the gateway.
+    #[test]
+    fn no_service_crate_depends_on_another() {
+        let services = Path::new(env!("CARGO_MANIFEST_DIR")).join("services");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&services).unwrap() {
+            let dir = entry.unwrap().path();
+            let crate_name = dir.file_name().unwrap().to_string_lossy().into_owned();
+            if matches!(crate_name.as_str(), "common" | "gateway") {
+                continue;
+            }
+            let manifest: toml::Table = std::fs::read_to_string(dir.join("Cargo.toml"))
+                .unwrap()
+                .parse()
+                .unwrap();
+            for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
+                let Some(deps) = manifest.get(section).and_then(|d| d.as_table()) else {
+                    continue;
+                };
+                for dep in deps.keys().filter(|d| d.starts_with("onetime")) {
+                    assert!(
+                        matches!(dep.as_str(), "onetime-storage" | "onetime-common"),
+                        "services/{crate_name} depends on {dep} in [{section}]"
+                    );
+                }
+            }
+            checked += 1;
+        }
+        assert!(checked >= 3, "found the service crates");
     }
 
-    let (search, search_routes) = SearchService::start(data_dir.join("search"), job.directory, background)?;
-    bus.subscribe(onetime_common::events::job::SOURCE, search.clone())?;
-
-    Ok(Wired {
-        routes: vec![user.routes, job.routes, search_routes],
-        stores,
-        search,
-    })
+    #[test]
+    fn every_service_has_its_own_name_and_sections() {
+        let mut names: Vec<_> = super::SERVICES.iter().map(|s| s.name).collect();
+        let mut sections: Vec<_> = super::SERVICES.iter().flat_map(|s| s.config_sections).collect();
+        let (all_names, all_sections) = (names.len(), sections.len());
+        names.sort();
+        names.dedup();
+        sections.sort();
+        sections.dedup();
+        assert_eq!((names.len(), sections.len()), (all_names, all_sections));
+    }
 }

@@ -21,7 +21,7 @@ use onetime_storage::{DataDir, Store};
 
 use crate::config::Config;
 use crate::control::{ControlSocket, Instance};
-use crate::platform_health::PlatformHealth;
+use crate::platform_health::{PlatformHealth, ServiceEntry};
 use crate::{secrets, services};
 
 /// A built, bound, not yet serving onetime.
@@ -53,16 +53,26 @@ impl Application {
         let background = Background::default();
         let wired = services::wire(&config, data_dir.path(), &mut bus, &jwt, &background)?;
         let bus = Arc::new(bus.start());
+        let (routes, entries): (Vec<_>, Vec<_>) = wired
+            .services
+            .into_iter()
+            .map(|running| {
+                let entry = ServiceEntry {
+                    name: running.routes.name,
+                    store: running.store,
+                    status: running.status,
+                };
+                (running.routes, entry)
+            })
+            .unzip();
         let health = Arc::new(PlatformHealth {
             started,
-            services: wired.routes.iter().map(|s| s.name).collect(),
-            stores: wired.stores.by_service(),
+            services: entries,
             bus: bus.clone(),
-            search: wired.search.clone(),
         });
 
         let mut listeners = Vec::new();
-        for service in &wired.routes {
+        for service in &routes {
             if let Some(addr) = config.server.service_listeners.addr_of(service.name) {
                 let own = Gateway {
                     config: config.gateway.clone(),
@@ -80,7 +90,7 @@ impl Application {
         let main = Gateway {
             config: config.gateway.clone(),
             jwt,
-            services: wired.routes,
+            services: routes,
             health,
         };
         listeners.insert(
@@ -105,7 +115,7 @@ impl Application {
         let control = ControlSocket::start(Instance {
             data_dir: data_dir.path().to_owned(),
             stores: wired.stores.clone(),
-            users: config.users.clone(),
+            sections: config.sections(),
         })?;
         tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "built");
         Ok(Self {

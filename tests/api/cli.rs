@@ -103,6 +103,11 @@ fn serve_answers_health_probes_and_stops_cleanly_on_sigterm() {
 
     let probe = run(onetime(dir.path()).args(["health", &health_url]));
     assert!(probe.status.success(), "{}", text(&probe.stderr));
+    // The instance's base URL, as `--help` words it, with or without a trailing slash.
+    for base in [server.url.clone(), format!("{}/", server.url)] {
+        let probe = run(onetime(dir.path()).args(["health", &base]));
+        assert!(probe.status.success(), "{base}: {}", text(&probe.stderr));
+    }
 
     let secret = dir.path().join("jwt-secret");
     assert!(secret.exists(), "a JWT secret was generated in the data directory");

@@ -357,8 +357,9 @@ async fn each_service_can_have_a_listener_of_its_own() {
     let app = spawn_app_with(|c| {
         let own = &mut c.server.service_listeners;
         own.enabled = true;
-        (own.user, own.job, own.payment, own.search, own.notification, own.chat) =
-            (any_port, any_port, any_port, any_port, any_port, any_port);
+        for addr in own.addrs.values_mut() {
+            *addr = any_port;
+        }
     })
     .await;
     let job = app.service_addrs["job"];

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use onetime_common::auth::Role;
-use onetime_job::HumaneDuration;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -328,7 +327,7 @@ async fn wages_below_the_minimum_wage_are_refused() {
 
 #[tokio::test]
 async fn the_minimum_wage_comes_from_the_configuration() {
-    let app = spawn_app_with(|c| c.jobs.minimum_hourly_wage = 15_000).await;
+    let app = spawn_app_with(|c| c.set("jobs.minimum_hourly_wage", 15_000)).await;
     let employer = app.token_for("employer-1", Role::Employer);
     let response = app.post_json_as("/jobs", &employer, &job_body()).await;
     let body = problem(response).await;
@@ -783,8 +782,8 @@ async fn owners_complete_jobs_that_started_and_have_workers() {
 async fn the_scheduler_completes_jobs_that_ended_long_enough_ago() {
     let app = spawn_app_with(|c| {
         c.gateway.rate_limit.enabled = false;
-        c.jobs.auto_complete_after = HumaneDuration(Duration::ZERO);
-        c.jobs.scheduler_interval = HumaneDuration(Duration::from_millis(100));
+        c.set("jobs.auto_complete_after", "0s");
+        c.set("jobs.scheduler_interval", "100ms");
     })
     .await;
     let owner = app.token_for("employer-1", Role::Employer);
@@ -825,13 +824,10 @@ async fn the_scheduler_completes_jobs_that_ended_long_enough_ago() {
 async fn the_scheduler_leaves_jobs_alone_within_the_grace_period() {
     let app = spawn_app_with(|c| {
         c.gateway.rate_limit.enabled = false;
-        c.jobs.scheduler_interval = HumaneDuration(Duration::from_millis(100));
+        c.set("jobs.scheduler_interval", "100ms");
     })
     .await;
-    assert_eq!(
-        app.config.jobs.auto_complete_after,
-        HumaneDuration(Duration::from_secs(24 * 3600))
-    );
+    assert_eq!(app.config.services["jobs"]["auto_complete_after"], "24h");
     let owner = app.token_for("employer-1", Role::Employer);
     let worker = app.token_for("worker-1", Role::Worker);
     let short =

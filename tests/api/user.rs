@@ -2,7 +2,7 @@
 //! `.eml` files), sessions, passwords, throttling, profiles, bad input, restarts, and the
 //! `admin create` command.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use onetime::config::Config;
@@ -18,8 +18,8 @@ const PASSWORD: &str = "correct horse 7";
 
 /// Cheap argon2 and no gateway rate limits: these tests log in a lot, on purpose.
 fn fast(config: &mut Config) {
-    config.users.argon2.memory_kib = 64;
-    config.users.argon2.iterations = 1;
+    config.set("users.argon2.memory_kib", 64);
+    config.set("users.argon2.iterations", 1);
     config.gateway.rate_limit.enabled = false;
 }
 
@@ -233,7 +233,7 @@ async fn the_whole_journey_with_mail_through_a_real_smtp_server() {
         c.mail.smtp.host = "127.0.0.1".to_owned();
         c.mail.smtp.port = smtp.port;
         c.mail.smtp.security = SmtpSecurity::None;
-        c.users.public_base_url = "https://oneday.example/".to_owned();
+        c.set("users.public_base_url", "https://oneday.example/");
         // Keep the outbox rows (nothing subscribes to them yet) to look at them afterwards.
         c.bus.prune_interval_seconds = 3600;
     })
@@ -428,7 +428,7 @@ async fn a_reused_refresh_token_ends_its_whole_session() {
 
 #[tokio::test]
 async fn five_failures_lock_an_account_whatever_the_password() {
-    let app = users_app_with(|c| c.users.login_throttle.window_seconds = 2).await;
+    let app = users_app_with(|c| c.set("users.login_throttle.window_seconds", 2)).await;
     register(&app, "target@example.com").await;
     register(&app, "bystander@example.com").await;
 
@@ -825,4 +825,19 @@ async fn health_shows_the_user_store() {
         user["store"]["file"].as_str().unwrap().ends_with("users.redb"),
         "{health}"
     );
+}
+
+#[tokio::test]
+async fn an_account_verified_through_the_mailed_link_says_so_in_its_profile() {
+    let app = users_app().await;
+    let account = app.signup("employer").await;
+    let profile = app.get_as("/users/profile", &account.token).await;
+    assert_eq!(profile.status(), 200);
+    let profile: Value = profile.json().await.unwrap();
+    assert_eq!(profile["id"], account.id.as_str());
+    assert_eq!(profile["role"], "employer");
+    assert_eq!(profile["emailVerified"], true);
+    let login = login(&app, &account.email, crate::helpers::ACCOUNT_PASSWORD).await;
+    assert_eq!(login.status(), 200, "its password is the helpers' one");
+    assert_eq!(refresh(&app, &json!(account.refresh_token)).await.status(), 200);
 }

@@ -122,6 +122,7 @@ impl GatewayOnlyHealth {
             status: Status::Ok,
             store: None,
             bus: Vec::new(),
+            details: Default::default(),
         };
         HealthReport {
             status: Status::Ok,

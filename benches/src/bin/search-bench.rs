@@ -140,7 +140,9 @@ fn main() -> anyhow::Result<()> {
     println!("rss before the index: {:.0} MB", rss_mb());
     let started = Instant::now();
     let background = onetime_common::service::Background::default();
-    let (service, _routes) = SearchService::start(dir.path().join("search"), directory, &background)?;
+    let clients = Arc::new(onetime_common::directory::Clients::default());
+    clients.provide_jobs(directory);
+    let service = SearchService::open(dir.path().join("search"), clients, &background)?;
     while !service.is_complete() {
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -11,7 +11,9 @@
 //! * **Cursors.** The subscriber records the last sequence number it applied together with the
 //!   effect (for redb stores, in the same transaction: see [`StoreSubscriber`]). After a crash
 //!   it resumes from there, so an effect is applied once even though delivery is at-least-once.
-//! * **Pruning.** Outbox rows go once every lane of their source has passed them.
+//! * **Pruning.** Outbox rows go once every lane of their source has passed them, and never
+//!   while a subscriber [declared](Bus::declare) for the source has no lane: it will start
+//!   later and must still find every event.
 //!
 //! Lag per lane is exported as a metric and shown by `/health`.
 
@@ -139,6 +141,8 @@ pub struct Bus {
     config: BusConfig,
     sources: BTreeMap<&'static str, Store>,
     lanes: Vec<Arc<Lane>>,
+    /// `(source, subscriber)` pairs that consume, whether or not they run in this process.
+    declared: Vec<(String, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -151,7 +155,28 @@ impl Bus {
             config,
             sources: BTreeMap::new(),
             lanes: Vec::new(),
+            declared: Vec::new(),
         }
+    }
+
+    /// Says that `subscriber` consumes `source`'s events. Until it subscribes, `source`'s
+    /// outbox keeps every row for it.
+    pub fn declare(&mut self, source: &str, subscriber: &str) {
+        self.declared.push((source.to_owned(), subscriber.to_owned()));
+    }
+
+    /// A declared subscriber of `source` with no lane in this process, if any.
+    fn absent_subscriber(&self, source: &str) -> Option<&str> {
+        self.declared
+            .iter()
+            .filter(|(declared_source, _)| declared_source == source)
+            .map(|(_, subscriber)| subscriber.as_str())
+            .find(|subscriber| {
+                !self
+                    .lanes
+                    .iter()
+                    .any(|l| l.source_name == source && l.subscriber.name() == *subscriber)
+            })
     }
 
     /// Makes `store`'s outbox the source `name` (the publishing service, as its envelopes say).
@@ -184,6 +209,14 @@ impl Bus {
             tasks.spawn(run_lane(lane.clone(), self.config.clone(), stop.subscribe()));
         }
         for (&name, store) in &self.sources {
+            if let Some(absent) = self.absent_subscriber(name) {
+                tracing::info!(
+                    source = name,
+                    subscriber = absent,
+                    "keeping the outbox whole for a declared subscriber that is not running"
+                );
+                continue;
+            }
             let lanes: Vec<_> = self.lanes.iter().filter(|l| l.source_name == name).cloned().collect();
             tasks.spawn(run_pruner(
                 store.clone(),

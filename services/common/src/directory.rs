@@ -90,6 +90,9 @@ impl Clients {
     }
 
     pub fn chat_presence(&self) -> Result<Arc<dyn ChatPresence>, DirectoryError> {
-        self.chat_presence.get().cloned().ok_or(DirectoryError::NotWired("chat"))
+        self.chat_presence
+            .get()
+            .cloned()
+            .ok_or(DirectoryError::NotWired("chat"))
     }
 }

@@ -56,7 +56,11 @@ impl Sections {
             .unwrap_or_else(|| serde_json::Value::Object(Default::default()));
         serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
-            let at = if path == "." { key.to_owned() } else { format!("{key}.{path}") };
+            let at = if path == "." {
+                key.to_owned()
+            } else {
+                format!("{key}.{path}")
+            };
             StartError::Config(format!("`{at}`: {}", e.inner()))
         })
     }

@@ -206,6 +206,54 @@ async fn passed_outbox_rows_are_pruned() {
     bus.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_published_before_its_declared_subscriber_started_reaches_it_once_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = Store::open(dir.path(), &SOURCE).unwrap();
+    let early = Store::open(dir.path(), &SINK).unwrap();
+    let late = Store::open(dir.path(), &OTHER_SINK).unwrap();
+
+    // The first run has only `early`; `late` is declared but not running.
+    let mut bus = Bus::new(config());
+    bus.add_source("source", &source);
+    bus.declare("source", "late");
+    bus.subscribe(
+        "source",
+        Arc::new(StoreSubscriber::new(early.clone(), recorder("early"))),
+    )
+    .unwrap();
+    let bus = bus.start();
+    publish_numbered(&source, 5);
+    assert!(bus.flush(Duration::from_secs(5)).await);
+    // Several pruning rounds pass: `early` has seen everything, yet the rows stay for `late`.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(source.read_blocking(onetime_storage::outbox::len).unwrap(), 5);
+    bus.stop().await;
+
+    // Next start, `late` runs too: it receives all five, once each; then the rows go.
+    let mut bus = Bus::new(config());
+    bus.add_source("source", &source);
+    bus.declare("source", "late");
+    bus.subscribe(
+        "source",
+        Arc::new(StoreSubscriber::new(early.clone(), recorder("early"))),
+    )
+    .unwrap();
+    bus.subscribe("source", Arc::new(StoreSubscriber::new(late.clone(), recorder("late"))))
+        .unwrap();
+    let bus = bus.start();
+    assert!(bus.flush(Duration::from_secs(5)).await);
+    assert_eq!(arrivals(&late), (vec![1, 2, 3, 4, 5], 1));
+    assert_eq!(
+        arrivals(&early),
+        (vec![1, 2, 3, 4, 5], 1),
+        "nothing twice for the early one"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(source.read_blocking(onetime_storage::outbox::len).unwrap(), 0);
+    bus.stop().await;
+}
+
 const CHILD_DIR: &str = "BUS_TEST_CHILD_DIR";
 const EVENTS: u64 = 400;
 

@@ -47,6 +47,10 @@ pub struct ServiceHealth {
     /// The bus lanes this service consumes, with their lag.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub bus: Vec<LaneStatus>,
+    /// What the service reports of itself (queue depths, counters).
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub details: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

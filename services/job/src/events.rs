@@ -120,7 +120,7 @@ pub struct Funding;
 impl StoreHandler for Funding {
     /// Subscribers are named after the consuming service.
     fn name(&self) -> &'static str {
-        "job"
+        crate::NAME
     }
 
     fn wants(&self, event_type: &str) -> bool {

@@ -1,7 +1,7 @@
 //! The job service: employers post day jobs, workers apply, owners accept, close, cancel and
 //! complete them, and a scheduler completes the jobs owners forget. It owns `jobs.redb`.
 //!
-//! Publishes, through the outbox of its store (bus source `jobs`, envelope source `job`; payloads
+//! Publishes, through the outbox of its store (bus source and envelope source `job`; payloads
 //! in `onetime_common::events::job`): `job.created`, `job.updated`, `job.deleted`, `job.filled`,
 //! `job.completed`, `application.submitted`, `application.accepted`, `application.rejected`,
 //! `application.withdrawn`.
@@ -21,49 +21,59 @@ mod store;
 
 use std::sync::Arc;
 
-use onetime_common::bus::{StoreSubscriber, Subscriber};
+use onetime_common::bus::StoreSubscriber;
 use onetime_common::directory::{DirectoryError, JobDirectory};
 use onetime_common::events::job::{Application, Job};
-use onetime_common::service::{Background, ServiceRoutes};
+use onetime_common::events::payment;
+use onetime_common::service::{Context, Sections, Service, ServiceDef, StartError};
 use onetime_storage::{StorageError, Store, StoreSpec};
 
 pub use config::{HumaneDuration, JobsConfig};
 pub use domain::DEFAULT_CATEGORIES;
-pub use events::Funding;
 
 /// The job store: `jobs.redb`.
 pub const STORE: StoreSpec = store::SPEC;
 
-/// The running job service, for the platform to wire.
-pub struct JobService {
-    pub routes: ServiceRoutes,
-    /// Subscribe it to the payment source.
-    pub funding: Arc<dyn Subscriber>,
-    /// Reads of the jobs, for other services.
-    pub directory: Arc<dyn JobDirectory>,
+/// The service's name: bus source, `/health` key.
+pub const NAME: &str = onetime_common::events::job::SOURCE;
+
+/// Its configuration section.
+const SECTION: &str = "jobs";
+
+/// The job service as the platform wires it.
+pub const SERVICE: ServiceDef = ServiceDef {
+    name: NAME,
+    store: Some(STORE),
+    config_sections: &[SECTION],
+    check_config,
+    start,
+};
+
+fn config(sections: &Sections) -> Result<JobsConfig, StartError> {
+    let config: JobsConfig = sections.get(SECTION)?;
+    config.check().map_err(StartError::Config)?;
+    Ok(config)
 }
 
-impl JobService {
-    /// Seeds the default categories into a new store, starts the completion scheduler on
-    /// `background`, and returns the routes and the payment subscriber.
-    pub fn start(store: Store, config: JobsConfig, background: &Background) -> Result<Self, StorageError> {
-        store.write_blocking(store::seed_categories)?;
-        background.spawn(scheduler::run(
-            store.clone(),
-            config.scheduler_interval.0,
-            config.auto_complete_after.0,
-            background.stopping(),
-        ));
-        Ok(Self {
-            routes: ServiceRoutes {
-                name: "job",
-                router: routes::router(store.clone(), config),
-                openapi: routes::openapi(),
-            },
-            funding: Arc::new(StoreSubscriber::new(store.clone(), Funding)),
-            directory: Arc::new(Directory(store)),
-        })
-    }
+pub fn check_config(sections: &Sections) -> Result<(), StartError> {
+    config(sections).map(drop)
+}
+
+/// Seeds the default categories into a new store, starts the completion scheduler, provides
+/// the job directory, and follows payments ([`events::Funding`]).
+pub fn start(ctx: Context<'_>) -> Result<Service, StartError> {
+    let config = config(ctx.config)?;
+    let store = ctx.store()?;
+    store.write_blocking(store::seed_categories)?;
+    ctx.background.spawn(scheduler::run(
+        store.clone(),
+        config.scheduler_interval.0,
+        config.auto_complete_after.0,
+        ctx.background.stopping(),
+    ));
+    ctx.clients.provide_jobs(Arc::new(Directory(store.clone())));
+    Ok(Service::new(routes::router(store.clone(), config), routes::openapi())
+        .subscribe(payment::SOURCE, Arc::new(StoreSubscriber::new(store, events::Funding))))
 }
 
 /// [`JobDirectory`] on the job store, in-process.

@@ -9,14 +9,14 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
+use onetime_common::auth::JwtKeys;
 use onetime_common::auth::{Principal, Role};
 use onetime_common::bus::{self, Bus, BusConfig, RunningBus};
-use onetime_common::directory::JobDirectory;
+use onetime_common::directory::{Clients, JobDirectory};
 use onetime_common::events::Envelope;
 use onetime_common::events::job::{ApplicationChanged, CompletedBy, JobChanged, JobCompleted, JobEnded};
 use onetime_common::events::payment::{self, PaymentCancelled, PaymentCompleted};
-use onetime_common::service::Background;
-use onetime_job::{HumaneDuration, JobService, JobsConfig};
+use onetime_common::service::{Background, Context, Sections};
 use onetime_storage::{Store, StoreSpec, outbox};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -46,12 +46,37 @@ impl Platform {
         let jobs = Store::open(dir.path(), &onetime_job::STORE).unwrap();
         let payments = Store::open(dir.path(), &PAYMENT_STORE).unwrap();
         let background = Background::default();
-        let config = JobsConfig {
-            minimum_hourly_wage: 10_320,
-            auto_complete_after: HumaneDuration(Duration::ZERO),
-            scheduler_interval: HumaneDuration(Duration::from_millis(50)),
-        };
-        let service = JobService::start(jobs.clone(), config, &background).unwrap();
+        let sections = Sections(
+            [(
+                "jobs".to_owned(),
+                json!({ "minimum_hourly_wage": 10_320, "auto_complete_after": "0s", "scheduler_interval": "50ms" }),
+            )]
+            .into(),
+        );
+        let mail = serde_json::from_value(json!({
+            "transport": "file", "from": "원데이 <no-reply@oneday.local>", "dir": "",
+            "retry_max_backoff_seconds": 60,
+            "smtp": { "host": "localhost", "port": 587, "security": "starttls", "username": "",
+                      "password": "", "timeout_seconds": 10 },
+        }))
+        .unwrap();
+        let jwt = JwtKeys::new(
+            b"job-bus-test-secret-job-bus-test",
+            "onetime",
+            "onetime",
+            Duration::from_secs(60),
+        );
+        let clients = Arc::new(Clients::default());
+        let mut service = onetime_job::start(Context {
+            store: Some(jobs.clone()),
+            data_dir: dir.path(),
+            config: &sections,
+            mail: &mail,
+            jwt: &jwt,
+            clients: clients.clone(),
+            background: &background,
+        })
+        .unwrap();
         let mut bus = Bus::new(BusConfig {
             batch_size: 64,
             max_backoff: Duration::from_millis(200),
@@ -60,10 +85,12 @@ impl Platform {
         });
         bus.add_source(onetime_common::events::job::SOURCE, &jobs);
         bus.add_source(payment::SOURCE, &payments);
-        bus.subscribe(payment::SOURCE, service.funding).unwrap();
+        for (source, subscriber) in service.subscriptions.drain(..) {
+            bus.subscribe(source, subscriber).unwrap();
+        }
         Self {
-            router: service.routes.router,
-            directory: service.directory,
+            router: service.router,
+            directory: clients.jobs().unwrap(),
             jobs,
             payments,
             bus: bus.start(),

@@ -7,21 +7,21 @@
 //! the open jobs through [`JobDirectory`] into a new index generation while the old one keeps
 //! answering, then swaps.
 
-pub mod analysis;
-pub mod api;
+mod analysis;
+mod api;
 mod collect;
-pub mod geo;
+mod geo;
 mod index;
-
-pub use index::backup;
-pub mod jamo;
+mod jamo;
 mod query;
-
-pub use query::SearchParams;
 mod routes;
 mod schema;
 mod suggest;
+#[cfg(any(test, feature = "synthetic"))]
 pub mod synthetic;
+
+pub use index::backup;
+pub use query::SearchParams;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -29,10 +29,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use onetime_common::bus::{HandlerError, Subscriber};
-use onetime_common::directory::JobDirectory;
+use onetime_common::directory::{Clients, JobDirectory};
 use onetime_common::events::Envelope;
 use onetime_common::events::job::{self as job_events, Job};
-use onetime_common::service::{Background, ServiceRoutes};
+use onetime_common::service::{Background, Context, Sections, Service, ServiceDef, ServiceStatus, StartError};
 
 use onetime_common::ApiError;
 use onetime_common::paging::PageRequest;
@@ -40,8 +40,32 @@ use onetime_common::paging::PageRequest;
 use crate::api::{Facets, ReindexTask, SearchHit, SearchResponse, Suggestions, TaskState};
 use crate::index::{Generation, IndexError};
 
-/// The consumer name of this service on the bus.
+/// The service's name: its bus subscriber name and `/health` key.
 pub const NAME: &str = "search";
+
+/// The search service as the platform wires it. It keeps no redb store: its index lives in
+/// `<data_dir>/search`.
+pub const SERVICE: ServiceDef = ServiceDef {
+    name: NAME,
+    store: None,
+    config_sections: &[],
+    check_config,
+    start,
+};
+
+/// Search has no configuration section yet.
+pub fn check_config(_: &Sections) -> Result<(), StartError> {
+    Ok(())
+}
+
+/// Opens (or rebuilds) the index and subscribes it to the job source.
+pub fn start(ctx: Context<'_>) -> Result<Service, StartError> {
+    let service = SearchService::open(ctx.data_dir.join("search"), ctx.clients.clone(), ctx.background)
+        .map_err(|e| StartError::Other(format!("search index: {e}")))?;
+    Ok(Service::new(routes::router(service.clone()), routes::openapi())
+        .subscribe(job_events::SOURCE, service.clone())
+        .with_status(service))
+}
 
 /// Jobs read from the job service per call during a rebuild.
 const REBUILD_PAGE: usize = 1000;
@@ -51,7 +75,8 @@ pub struct SearchService {
     live: RwLock<Arc<Generation>>,
     /// Held while events are applied and for a whole rebuild: a rebuild sees no event half-way.
     indexing: Mutex<()>,
-    jobs: Arc<dyn JobDirectory>,
+    /// The job service's reads, for rebuilds.
+    clients: Arc<Clients>,
     tasks: Mutex<HashMap<String, ReindexTask>>,
     /// Rebuilds run here, so that shutdown waits for them (and they stop early).
     background: Background,
@@ -62,18 +87,14 @@ pub struct SearchService {
 impl SearchService {
     /// Opens the index under `dir` (`<data_dir>/search`); rebuilds it in the background when it
     /// is new or of another schema version.
-    pub fn start(
-        dir: PathBuf,
-        jobs: Arc<dyn JobDirectory>,
-        background: &Background,
-    ) -> Result<(Arc<Self>, ServiceRoutes), IndexError> {
+    pub fn open(dir: PathBuf, clients: Arc<Clients>, background: &Background) -> Result<Arc<Self>, IndexError> {
         analysis::warm_up();
         let opened = index::open(&dir)?;
         let service = Arc::new(Self {
             dir,
             live: RwLock::new(Arc::new(opened.generation)),
             indexing: Mutex::new(()),
-            jobs,
+            clients,
             tasks: Mutex::new(HashMap::new()),
             background: background.clone(),
             complete: AtomicBool::new(!opened.needs_rebuild),
@@ -81,8 +102,7 @@ impl SearchService {
         if opened.needs_rebuild {
             service.clone().reindex();
         }
-        let routes = routes::routes(service.clone());
-        Ok((service, routes))
+        Ok(service)
     }
 
     fn live(&self) -> Arc<Generation> {
@@ -208,8 +228,9 @@ impl SearchService {
         let name = index::new_generation_name();
         let path = self.dir.join(&name);
         let generation = Generation::create(&path).map_err(|e| e.to_string())?;
+        let directory = self.clients.jobs().map_err(|e| e.to_string())?;
         let jobs = OpenJobs {
-            directory: &*self.jobs,
+            directory: &*directory,
             background: &self.background,
             after: None,
             page: Vec::new(),
@@ -263,6 +284,12 @@ impl Iterator for OpenJobs<'_> {
             }
         }
         self.page.pop().map(Ok)
+    }
+}
+
+impl ServiceStatus for SearchService {
+    fn is_ready(&self) -> bool {
+        self.is_complete()
     }
 }
 

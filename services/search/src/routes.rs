@@ -8,9 +8,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use onetime_common::ApiError;
-use onetime_common::auth::{Principal, Role};
+use onetime_common::auth::{Authorized, roles};
 use onetime_common::extract::Query;
-use onetime_common::service::ServiceRoutes;
 use utoipa::OpenApi;
 
 use crate::SearchService;
@@ -24,18 +23,17 @@ use crate::query::SearchParams;
 )]
 struct SearchDoc;
 
-pub fn routes(service: Arc<SearchService>) -> ServiceRoutes {
-    let router = Router::new()
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    SearchDoc::openapi()
+}
+
+pub fn router(service: Arc<SearchService>) -> Router {
+    Router::new()
         .route("/search/jobs", get(search_jobs))
         .route("/search/suggestions", get(suggestions))
         .route("/search/reindex", post(start_reindex))
         .route("/search/reindex/{task_id}", get(reindex_status))
-        .with_state(service);
-    ServiceRoutes {
-        name: crate::NAME,
-        router,
-        openapi: SearchDoc::openapi(),
-    }
+        .with_state(service)
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
@@ -68,10 +66,6 @@ async fn suggestions(
     service.suggest(params.q.as_deref().unwrap_or_default()).map(axum::Json)
 }
 
-fn require_admin(principal: &Principal) -> Result<(), ApiError> {
-    principal.require(Role::Admin)
-}
-
 /// Rebuilds the index from the job service while search keeps answering (admin).
 #[utoipa::path(post, path = "/search/reindex", tag = "search", security(("bearer" = [])), responses(
     (status = 202, body = ReindexStarted),
@@ -79,8 +73,10 @@ fn require_admin(principal: &Principal) -> Result<(), ApiError> {
     (status = 403, body = onetime_common::error::Problem, content_type = "application/problem+json"),
     (status = 409, description = "A rebuild is already running", body = onetime_common::error::Problem, content_type = "application/problem+json"),
 ))]
-async fn start_reindex(State(service): State<Arc<SearchService>>, principal: Principal) -> Result<Response, ApiError> {
-    require_admin(&principal)?;
+async fn start_reindex(
+    State(service): State<Arc<SearchService>>,
+    _admin: Authorized<roles::Admin>,
+) -> Result<Response, ApiError> {
     let (task_id, started) = service.reindex();
     if !started {
         return Err(ApiError::conflict(
@@ -96,14 +92,15 @@ async fn start_reindex(State(service): State<Arc<SearchService>>, principal: Pri
     params(("taskId" = String, Path, description = "From POST /search/reindex")),
     responses(
         (status = 200, body = ReindexTask),
+        (status = 401, body = onetime_common::error::Problem, content_type = "application/problem+json"),
+        (status = 403, body = onetime_common::error::Problem, content_type = "application/problem+json"),
         (status = 404, body = onetime_common::error::Problem, content_type = "application/problem+json"),
     ))]
 async fn reindex_status(
     State(service): State<Arc<SearchService>>,
-    principal: Principal,
+    _admin: Authorized<roles::Admin>,
     Path(task_id): Path<String>,
 ) -> Result<axum::Json<ReindexTask>, ApiError> {
-    require_admin(&principal)?;
     service
         .task(&task_id)
         .map(axum::Json)

@@ -15,6 +15,14 @@ pub struct UsersConfig {
     pub reset_token_ttl_seconds: u64,
     pub argon2: Argon2Config,
     pub login_throttle: ThrottleConfig,
+    /// Whether posting a job, applying, paying and withdrawing need a verified email address.
+    /// Off only for demos and fixtures.
+    #[serde(default = "verification_required")]
+    pub require_verified_email: bool,
+}
+
+fn verification_required() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -2,9 +2,9 @@
 //! rotating refresh-token sessions; email verification and password reset by mail; profiles.
 //! It owns `users.redb`.
 //!
-//! Publishes, through the outbox of its store (bus source `users`, envelope source `user`;
-//! payloads in `onetime_common::events::user`): `user.registered`, `user.verified`. Consumes
-//! nothing.
+//! Publishes, through the outbox of its store (bus source and envelope source `user`; payloads
+//! in `onetime_common::events::user`): `user.registered`, `user.verified`. Consumes nothing.
+//! Answers other services' reads through `onetime_common::directory::UserDirectory`.
 //!
 //! Runs in the background: the sender of the mail queued in its store, and an hourly sweep of
 //! expired sessions and tokens.
@@ -12,6 +12,7 @@
 mod accounts;
 mod api;
 mod config;
+mod directory;
 mod domain;
 mod error;
 mod events;
@@ -22,13 +23,11 @@ mod store;
 mod throttle;
 mod tokens;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use onetime_common::auth::JwtKeys;
-use onetime_common::mail::{MailConfig, MailError, MailQueue, Mailer, deliver};
-use onetime_common::service::{Background, ServiceRoutes};
+use onetime_common::mail::{MailQueue, Mailer, deliver};
+use onetime_common::service::{Context, Sections, Service, ServiceDef, StartError};
 use onetime_storage::{Store, StoreSpec};
 use utoipa::OpenApi;
 
@@ -46,52 +45,58 @@ pub const STORE: StoreSpec = store::SPEC;
 /// How often expired sessions and tokens are deleted.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
 
-/// Why the service cannot start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error("mail: {0}")]
-    Mail(#[from] MailError),
-    #[error("users.argon2: {0}")]
-    Argon2(#[from] argon2::Error),
+/// The service's name: bus source, `/health` key.
+pub const NAME: &str = onetime_common::events::user::SOURCE;
+
+/// Its configuration section.
+const SECTION: &str = "users";
+
+/// The user service as the platform wires it.
+pub const SERVICE: ServiceDef = ServiceDef {
+    name: NAME,
+    store: Some(STORE),
+    config_sections: &[SECTION],
+    check_config,
+    start,
+};
+
+/// The `[users]` section, parsed and checked.
+pub fn config(sections: &Sections) -> Result<UsersConfig, StartError> {
+    let config: UsersConfig = sections.get(SECTION)?;
+    config.check().map_err(StartError::Config)?;
+    Ok(config)
 }
 
-/// The running user service, for the platform to wire.
-pub struct UserService {
-    pub routes: ServiceRoutes,
+pub fn check_config(sections: &Sections) -> Result<(), StartError> {
+    config(sections).map(drop)
 }
 
-impl UserService {
-    /// Starts the mail sender and the sweep on `background` and returns the routes. `jwt` signs
-    /// the access tokens the gateway verifies; `data_dir` is where the `file` mail transport
-    /// writes by default.
-    pub fn start(
-        store: Store,
-        jwt: JwtKeys,
-        config: UsersConfig,
-        mail_config: &MailConfig,
-        data_dir: &Path,
-        background: &Background,
-    ) -> Result<Self, StartError> {
-        let queue = MailQueue::new(mail_config)?;
-        let mailer = Mailer::new(mail_config, data_dir)?;
-        background.spawn(deliver(
-            store.clone(),
-            mailer,
-            queue.clone(),
-            mail_config.max_backoff(),
-            background.stopping(),
-        ));
-        background.spawn(sweep(store.clone(), background.stopping()));
-        let hasher = Hasher::new(&config.argon2)?;
-        let accounts = Accounts::new(store, hasher, jwt, queue, config, background.clone());
-        Ok(Self {
-            routes: ServiceRoutes {
-                name: "user",
-                router: routes::router(Arc::new(accounts)),
-                openapi: routes::UserDoc::openapi(),
-            },
-        })
-    }
+/// Starts the mail sender and the sweep on the background set, provides the user directory,
+/// and returns the routes. `ctx.jwt` signs the access tokens the gateway verifies; the `file`
+/// mail transport writes under `ctx.data_dir` by default.
+pub fn start(ctx: Context<'_>) -> Result<Service, StartError> {
+    let config = config(ctx.config)?;
+    let store = ctx.store()?;
+    let queue = MailQueue::new(ctx.mail).map_err(|e| StartError::Config(format!("mail: {e}")))?;
+    let mailer = Mailer::new(ctx.mail, ctx.data_dir).map_err(|e| StartError::Config(format!("mail: {e}")))?;
+    ctx.background.spawn(deliver(
+        store.clone(),
+        mailer,
+        queue.clone(),
+        ctx.mail.max_backoff(),
+        ctx.background.stopping(),
+    ));
+    ctx.background.spawn(sweep(store.clone(), ctx.background.stopping()));
+    ctx.clients.provide_users(Arc::new(directory::Directory {
+        store: store.clone(),
+        require_verified_email: config.require_verified_email,
+    }));
+    let hasher = Hasher::new(&config.argon2).map_err(|e| StartError::Config(format!("users.argon2: {e}")))?;
+    let accounts = Accounts::new(store, hasher, ctx.jwt.clone(), queue, config, ctx.background.clone());
+    Ok(Service::new(
+        routes::router(Arc::new(accounts)),
+        routes::UserDoc::openapi(),
+    ))
 }
 
 /// Deletes expired sessions and tokens every [`SWEEP_INTERVAL`] until `stopping` resolves.

@@ -1,58 +1,23 @@
-//! The control socket: how operator commands (`onetime backup`, `onetime admin create`) reach a
-//! running instance.
-//!
-//! A running instance holds its data directory exclusively, so a command first asks the instance
-//! over a Unix socket in that directory (reachable only by whoever may read the data anyway), and
-//! the instance does the work while serving. When nothing answers, the command opens the data
-//! directory itself.
-//!
-//! The protocol is one JSON request line and one JSON reply line:
-//! `{"command": "backup", "dir": "/abs/path"}` or
-//! `{"command": "create-admin", "email": …, "password": …, "name": …}`, answered by
-//! `{"result": …}` or `{"error": "…"}`.
+//! The running instance's end of the control socket: it answers requests while serving.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
-use onetime_common::service::Background;
-use onetime_user::UsersConfig;
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use anyhow::Context;
+use onetime_common::service::{Background, Sections};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
+use super::protocol::{CONTROL_SOCKET, Reply, Request};
 use crate::services::Stores;
 use crate::{admin, backup};
-
-pub const CONTROL_SOCKET: &str = "onetime.sock";
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "command", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum Request {
-    Backup {
-        dir: PathBuf,
-    },
-    CreateAdmin {
-        email: String,
-        password: String,
-        name: Option<String>,
-    },
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct Reply {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    result: Option<serde_json::Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-}
 
 /// What the running instance answers requests with.
 pub struct Instance {
     pub data_dir: PathBuf,
     pub stores: Stores,
-    pub users: UsersConfig,
+    /// The services' config sections (user creation hashes with `[users]`' parameters).
+    pub sections: Sections,
 }
 
 /// The running instance's end of the control socket.
@@ -142,30 +107,8 @@ async fn handle(request: Request, instance: &Instance) -> anyhow::Result<serde_j
         Request::CreateAdmin { email, password, name } => {
             tracing::info!(%email, "administrator creation requested");
             let admin = onetime_user::NewAdmin { email, password, name };
-            let created = admin::create_in(&instance.stores.users, &instance.users, admin).await?;
+            let created = admin::create_in(&instance.stores, &instance.sections, admin).await?;
             Ok(serde_json::to_value(created)?)
         }
     }
-}
-
-/// Sends `request` to the instance running on `data_dir`; `None` when no instance answers there.
-pub async fn ask<T: DeserializeOwned>(data_dir: &Path, request: &Request) -> Option<anyhow::Result<T>> {
-    let stream = UnixStream::connect(data_dir.join(CONTROL_SOCKET)).await.ok()?;
-    Some(
-        async move {
-            let (read, mut write) = stream.into_split();
-            let mut bytes = serde_json::to_vec(request)?;
-            bytes.push(b'\n');
-            write.write_all(&bytes).await?;
-            let mut line = String::new();
-            BufReader::new(read).read_line(&mut line).await?;
-            let reply: Reply = serde_json::from_str(&line).context("the running instance gave no answer")?;
-            match (reply.result, reply.error) {
-                (_, Some(error)) => bail!(error),
-                (Some(result), None) => Ok(serde_json::from_value(result)?),
-                (None, None) => bail!("the running instance gave an empty answer"),
-            }
-        }
-        .await,
-    )
 }

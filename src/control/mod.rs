@@ -1,0 +1,20 @@
+//! The control socket: how operator commands (`onetime backup`, `onetime admin create`) reach a
+//! running instance.
+//!
+//! A running instance holds its data directory exclusively, so a command first asks the instance
+//! over a Unix socket in that directory (reachable only by whoever may read the data anyway), and
+//! the instance does the work while serving. When nothing answers, the command opens the data
+//! directory itself.
+//!
+//! The protocol is one JSON request line and one JSON reply line:
+//! `{"command": "backup", "dir": "/abs/path"}` or
+//! `{"command": "create-admin", "email": …, "password": …, "name": …}`, answered by
+//! `{"result": …}` or `{"error": "…"}`.
+
+// Commands (`admin`, `backup`) use the protocol; the server uses the commands: two files, so
+// that the imports run one way.
+pub(crate) mod protocol;
+mod server;
+
+pub use protocol::CONTROL_SOCKET;
+pub use server::{ControlSocket, Instance};
