@@ -16,7 +16,12 @@ use onetime_storage::Store;
 use crate::config::Config;
 
 /// Every service of the platform, in start order.
-pub const SERVICES: &[ServiceDef] = &[onetime_user::SERVICE, onetime_job::SERVICE, onetime_search::SERVICE];
+pub const SERVICES: &[ServiceDef] = &[
+    onetime_user::SERVICE,
+    onetime_job::SERVICE,
+    onetime_search::SERVICE,
+    onetime_chat::SERVICE,
+];
 
 /// Who consumes whose events (ARCHITECTURE.md's event table), as `(source, subscriber)`.
 ///
