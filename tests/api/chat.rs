@@ -655,6 +655,40 @@ async fn a_reader_that_falls_behind_is_closed_with_1013_and_delays_nobody() {
 }
 
 #[tokio::test]
+async fn the_server_pings_and_closes_a_silent_socket() {
+    let app = spawn_chat_app_with(json!({ "ping_interval_seconds": 1, "idle_timeout_seconds": 2 })).await;
+    let account = app.signup("worker").await;
+    // Not read from, this client answers no pings: to the server it is silent.
+    let mut silent = socket(&app, &account).await;
+    let connections = async || {
+        let health: Value = app.get("/health").await.json().await.unwrap();
+        health["services"]["chat"]["connections"].as_u64().unwrap()
+    };
+    assert_eq!(connections().await, 1);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while connections().await > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the silent socket was never closed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut pings = 0;
+    let close = loop {
+        match tokio::time::timeout(FRAME_WAIT, silent.next())
+            .await
+            .expect("the close in time")
+        {
+            Some(Ok(Frame::Ping(_))) => pings += 1,
+            Some(Ok(Frame::Close(close))) => break close,
+            other => panic!("expected pings, then the close; got {other:?}"),
+        }
+    };
+    assert!(pings >= 1, "the server pinged before giving up");
+    assert_eq!(close.expect("a close code").code, CloseCode::Normal);
+}
+
+#[tokio::test]
 async fn rooms_messages_and_read_marks_survive_a_restart() {
     let app = spawn_chat_app().await;
     let applied = applied(&app).await;

@@ -71,7 +71,7 @@ struct Chat {
     messages: Arc<Messages>,
     hub: Arc<Hub>,
     config: ChatConfig,
-    /// Sockets close when the platform shuts down.
+    /// Sockets run on it, and close when the platform shuts down.
     background: Background,
 }
 

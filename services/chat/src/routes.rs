@@ -175,5 +175,10 @@ async fn upgrade(State(chat): State<Arc<Chat>>, caller: Principal, upgrade: WebS
         .write_buffer_size(BUFFER_BYTES)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |ws| socket::serve(ws, caller.user_id, chat))
+        .on_upgrade(move |ws| async move {
+            // On the background task set, so that shutdown waits until every socket has closed
+            // and let go of the stores.
+            let background = chat.background.clone();
+            background.spawn(socket::serve(ws, caller.user_id, chat));
+        })
 }

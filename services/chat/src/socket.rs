@@ -17,8 +17,8 @@ use crate::{Chat, ChatError};
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// Per-socket read and write buffers; chat frames are small, and idle sockets should cost little.
 pub const BUFFER_BYTES: usize = 4 * 1024;
-/// How long the server's close frame may take to go out; a client that does not take it is
-/// simply dropped.
+/// How long the closing handshake may take; a client that does not complete it is simply
+/// dropped.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 /// "Try again later" (RFC 6455 registry): the client could not keep up and should reconnect.
 const CLOSE_BEHIND: u16 = 1013;
@@ -57,11 +57,7 @@ pub async fn serve(ws: WebSocket, user_id: String, chat: Arc<Chat>) {
         heard: Instant::now(),
     };
     if let End::Close(code, reason) = connection.run().await {
-        let frame = CloseFrame {
-            code,
-            reason: Utf8Bytes::from_static(reason),
-        };
-        let _ = tokio::time::timeout(CLOSE_GRACE, connection.ws.send(WsMessage::Close(Some(frame)))).await;
+        connection.close(code, reason).await;
     }
 }
 
@@ -105,6 +101,27 @@ impl Connection {
                 return end;
             }
         }
+    }
+
+    /// Leaves the hub, then closes the WebSocket way: the close frame, then the client's answer
+    /// (frames still on their way are read and dropped), within [`CLOSE_GRACE`]. At shutdown only
+    /// the frame: shutdown waits for this task, and the client learns soon enough that the
+    /// server is gone.
+    async fn close(self, code: u16, reason: &'static str) {
+        let Self {
+            mut ws, registration, ..
+        } = self;
+        drop(registration);
+        let frame = CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        };
+        let handshake = async {
+            if ws.send(WsMessage::Close(Some(frame))).await.is_ok() && code != CLOSE_GOING_AWAY {
+                while let Some(Ok(_)) = ws.recv().await {}
+            }
+        };
+        let _ = tokio::time::timeout(CLOSE_GRACE, handshake).await;
     }
 
     async fn on_frame(&mut self, incoming: WsMessage) -> Result<(), End> {
