@@ -28,7 +28,7 @@ pub async fn create(config: &Config, admin: NewAdmin) -> anyhow::Result<CreatedA
         return answer;
     }
     let data_dir = onetime_storage::DataDir::lock(&config.data_dir)?;
-    let stores = Stores::open(data_dir.path())?;
+    let stores = Stores::open(data_dir.path(), config.storage.store_options())?;
     create_in(&stores, &config.sections(), admin).await
 }
 
@@ -38,7 +38,7 @@ pub async fn create_in(stores: &Stores, sections: &Sections, admin: NewAdmin) ->
     let users = stores
         .of(onetime_user::NAME)
         .ok_or_else(|| anyhow!("this platform has no user service"))?;
-    let config = onetime_user::config(sections)?;
+    let config: onetime_user::UsersConfig = sections.load()?;
     let user = onetime_user::create_admin(users, &config, admin)
         .await
         .map_err(explain)?;

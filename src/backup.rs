@@ -19,7 +19,7 @@ pub async fn run(config: &Config, target: &Path) -> anyhow::Result<Vec<PathBuf>>
     }
     let data_dir = onetime_storage::DataDir::lock(&config.data_dir)?;
     // Opening migrates the stores exactly as serving would; no service starts.
-    let stores = Stores::open(data_dir.path())?.all();
+    let stores = Stores::open(data_dir.path(), config.storage.store_options())?.all();
     tokio::task::spawn_blocking(move || backup(&stores, data_dir.path(), &dir)).await?
 }
 

@@ -36,6 +36,8 @@ pub struct Config {
     pub auth: AuthConfig,
     pub gateway: GatewayConfig,
     pub bus: BusSettings,
+    #[serde(default)]
+    pub storage: StorageSettings,
     /// Shared by every service that sends mail.
     pub mail: onetime_common::mail::MailConfig,
     /// The services' own sections, by top-level key.
@@ -129,6 +131,28 @@ impl BusSettings {
     }
 }
 
+/// The `[storage]` section: the memory each store file may keep.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageSettings {
+    /// redb's page cache per store file, in MiB.
+    pub cache_mib: usize,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        Self { cache_mib: 16 }
+    }
+}
+
+impl StorageSettings {
+    pub fn store_options(&self) -> onetime_storage::StoreOptions {
+        onetime_storage::StoreOptions {
+            cache_bytes: self.cache_mib * 1024 * 1024,
+        }
+    }
+}
+
 /// Why a configuration was refused. The message is meant for the operator as it is.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -170,6 +194,9 @@ impl Config {
                 "at least 32 characters long (or empty to generate one)",
             );
         }
+        if !(1..=65_536).contains(&self.storage.cache_mib) {
+            return invalid("storage.cache_mib", "1 to 65536");
+        }
         if self.auth.access_token_ttl_seconds == 0 {
             return invalid("auth.access_token_ttl_seconds", "at least 1");
         }
@@ -179,6 +206,7 @@ impl Config {
                 "at least 1",
             );
         }
+        self.gateway.connections.check().map_err(ConfigError::Invalid)?;
         for origin in &self.gateway.cors.allowed_origins {
             let looks_like_origin = origin == "*"
                 || ((origin.starts_with("http://") || origin.starts_with("https://"))

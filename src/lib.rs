@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod backup;
+pub mod compact;
 pub mod config;
 pub mod control;
 pub mod health_check;

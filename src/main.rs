@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use onetime::config::Config;
 use onetime::startup::{Application, shutdown_signal};
-use onetime::{admin, backup, health_check, telemetry};
+use onetime::{admin, backup, compact, health_check, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -30,6 +30,9 @@ enum Command {
     CheckConfig,
     /// Write a consistent copy of every store into DIR, while the platform runs or not.
     Backup { dir: PathBuf },
+    /// Give the store files' free space back to the file system, while the platform runs (its
+    /// writes pause per store meanwhile) or not.
+    Compact,
     /// Exit 0 when the instance at URL (a base URL such as http://127.0.0.1:3000, or its /health
     /// URL; default: the configured one) reports ok, 1 otherwise.
     Health { url: Option<String> },
@@ -90,6 +93,7 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Command::Backup { dir } => run_backup(&config, &dir).await,
+            Command::Compact => run_compact(&config).await,
             Command::Admin {
                 command: AdminCommand::Create { email, password, name },
             } => create_admin(&config, email, password, name).await,
@@ -119,6 +123,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 async fn run_backup(config: &Config, dir: &std::path::Path) -> anyhow::Result<()> {
     for file in backup::run(config, dir).await? {
         println!("{}", file.display());
+    }
+    Ok(())
+}
+
+async fn run_compact(config: &Config) -> anyhow::Result<()> {
+    for store in compact::run(config).await? {
+        println!("{}: {} → {} bytes", store.store, store.before, store.after);
     }
     Ok(())
 }

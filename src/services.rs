@@ -11,7 +11,7 @@ use onetime_common::auth::JwtKeys;
 use onetime_common::bus::Bus;
 use onetime_common::directory::Clients;
 use onetime_common::service::{Background, Context, ServiceDef, ServiceRoutes, ServiceStatus, StartError};
-use onetime_storage::Store;
+use onetime_storage::{Store, StoreOptions};
 
 use crate::config::Config;
 
@@ -46,11 +46,11 @@ pub struct Stores(Vec<(&'static str, Store)>);
 impl Stores {
     /// Opens (and migrates) every service's store in `data_dir`. Operator commands that work on
     /// a stopped instance use this alone: it starts nothing.
-    pub fn open(data_dir: &Path) -> anyhow::Result<Self> {
+    pub fn open(data_dir: &Path, options: StoreOptions) -> anyhow::Result<Self> {
         let mut stores = Vec::new();
         for service in SERVICES {
             if let Some(spec) = &service.store {
-                stores.push((service.name, Store::open(data_dir, spec)?));
+                stores.push((service.name, Store::open_with(data_dir, spec, options)?));
             }
         }
         Ok(Self(stores))
@@ -81,6 +81,9 @@ pub struct Running {
 pub struct Wired {
     pub services: Vec<Running>,
     pub stores: Stores,
+    /// The services' read clients (the gateway asks the user service whether a token's session
+    /// goes on); cleared at shutdown.
+    pub clients: Arc<Clients>,
 }
 
 /// Opens each service's store in `data_dir`, makes it a bus source, starts the service (its
@@ -92,7 +95,7 @@ pub fn wire(
     jwt: &JwtKeys,
     background: &Background,
 ) -> anyhow::Result<Wired> {
-    let stores = Stores::open(data_dir)?;
+    let stores = Stores::open(data_dir, config.storage.store_options())?;
     for (name, store) in &stores.0 {
         bus.add_source(name, store);
     }
@@ -138,7 +141,11 @@ pub fn wire(
             tracing::debug!(source, "no such event source on the bus; nothing to follow");
         }
     }
-    Ok(Wired { services, stores })
+    Ok(Wired {
+        services,
+        stores,
+        clients,
+    })
 }
 
 #[cfg(test)]

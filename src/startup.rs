@@ -3,7 +3,8 @@
 //! Start-up order: lock the data directory → open every store → wire the bus and services →
 //! bind the listeners (so an address in use fails start-up, not later) → serve.
 //! Shutdown order: stop accepting → let in-flight requests finish within the grace period →
-//! stop the services' background work → flush the bus → stop it → close the stores.
+//! stop the services' background work → flush the bus → stop it → let go of the services and
+//! their read clients → close the stores.
 
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
@@ -11,12 +12,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use axum::ServiceExt;
 use axum_server::tls_rustls::RustlsConfig;
 use onetime_common::auth::JwtKeys;
 use onetime_common::bus::{Bus, RunningBus};
+use onetime_common::directory::Clients;
 use onetime_common::service::Background;
-use onetime_gateway::Gateway;
+use onetime_gateway::{ConnectionLimits, Gateway};
 use onetime_storage::{DataDir, Store};
 
 use crate::config::Config;
@@ -31,6 +32,7 @@ pub struct Application {
     listeners: Vec<Listener>,
     tls: Option<RustlsConfig>,
     bus: Arc<RunningBus>,
+    clients: Arc<Clients>,
     background: Background,
     stores: Vec<Store>,
     control: ControlSocket,
@@ -79,6 +81,8 @@ impl Application {
                     jwt: jwt.clone(),
                     services: vec![service.clone()],
                     health: health.clone(),
+                    clients: wired.clients.clone(),
+                    tls: config.server.tls.files().is_some(),
                 };
                 listeners.push(Listener {
                     service: Some(service.name),
@@ -92,6 +96,8 @@ impl Application {
             jwt,
             services: routes,
             health,
+            clients: wired.clients.clone(),
+            tls: config.server.tls.files().is_some(),
         };
         listeners.insert(
             0,
@@ -123,6 +129,7 @@ impl Application {
             listeners,
             tls,
             bus,
+            clients: wired.clients,
             background,
             stores: wired.stores.all(),
             control,
@@ -147,6 +154,11 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let control = axum_server::Handle::new();
         let mut servers = tokio::task::JoinSet::new();
+        // One count of connections for every listener: the file descriptors are the process's.
+        let limits = ConnectionLimits::new(
+            &self.config.gateway.connections,
+            self.config.gateway.trust_forwarded_for,
+        );
         for Listener {
             socket: listener,
             gateway,
@@ -154,20 +166,8 @@ impl Application {
         } in self.listeners
         {
             let addr = listener.local_addr()?;
-            let app = gateway
-                .into_service::<hyper::body::Incoming>()
-                .into_make_service_with_connect_info::<SocketAddr>();
-            let handle = control.clone();
-            match &self.tls {
-                Some(tls) => {
-                    let server = axum_server::from_tcp_rustls(listener, tls.clone())?.handle(handle);
-                    servers.spawn(server.serve(app));
-                }
-                None => {
-                    let server = axum_server::from_tcp(listener)?.handle(handle);
-                    servers.spawn(server.serve(app));
-                }
-            }
+            let (tls, limits, handle) = (self.tls.clone(), limits.clone(), control.clone());
+            servers.spawn(async move { gateway.serve(listener, tls, &limits, handle).await });
             let scheme = if self.tls.is_some() { "https" } else { "http" };
             tracing::info!(%addr, "listening on {scheme}://{addr}");
         }
@@ -188,6 +188,9 @@ impl Application {
             tracing::warn!("some events were not delivered before the deadline; they will be after the next start");
         }
         self.bus.stop().await;
+        // What still holds a store: the bus's subscribers (services) and the read clients.
+        self.clients.clear();
+        drop(self.bus);
         self.control.stop().await;
         drop(self.stores);
         drop(self.data_dir);

@@ -16,6 +16,7 @@ pub enum Request {
     Backup {
         dir: PathBuf,
     },
+    Compact,
     CreateAdmin {
         email: String,
         password: String,

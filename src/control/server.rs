@@ -1,5 +1,6 @@
 //! The running instance's end of the control socket: it answers requests while serving.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use tokio::net::{UnixListener, UnixStream};
 
 use super::protocol::{CONTROL_SOCKET, Reply, Request};
 use crate::services::Stores;
-use crate::{admin, backup};
+use crate::{admin, backup, compact};
 
 /// What the running instance answers requests with.
 pub struct Instance {
@@ -35,6 +36,9 @@ impl ControlSocket {
         let path = instance.data_dir.join(CONTROL_SOCKET);
         let _ = std::fs::remove_file(&path);
         let listener = UnixListener::bind(&path).with_context(|| format!("cannot listen on {}", path.display()))?;
+        // Whoever can connect can create an administrator: the owner only, whatever the umask.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("cannot make {} private", path.display()))?;
         let instance = Arc::new(instance);
         let connections = Background::default();
         let accepting = connections.clone();
@@ -103,6 +107,11 @@ async fn handle(request: Request, instance: &Instance) -> anyhow::Result<serde_j
             let (stores, data_dir) = (instance.stores.all(), instance.data_dir.clone());
             let files = tokio::task::spawn_blocking(move || backup::backup(&stores, &data_dir, &dir)).await??;
             Ok(serde_json::to_value(files)?)
+        }
+        Request::Compact => {
+            tracing::info!("compaction requested");
+            let compacted = compact::compact(instance.stores.clone()).await?;
+            Ok(serde_json::to_value(compacted)?)
         }
         Request::CreateAdmin { email, password, name } => {
             tracing::info!(%email, "administrator creation requested");

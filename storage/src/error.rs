@@ -34,6 +34,11 @@ pub enum StorageError {
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
 
+    /// The write itself succeeded, but the transaction it shared with other writes did not
+    /// commit, so it is not kept.
+    #[error("the batch of writes this one was part of failed: {0}")]
+    Batch(String),
+
     #[error("a blocking storage task stopped unexpectedly: {0}")]
     Join(String),
 }

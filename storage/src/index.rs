@@ -5,8 +5,8 @@ use std::marker::PhantomData;
 use std::ops::Bound;
 
 use crate::StorageError;
+use crate::WriteTx;
 use crate::codec::Key;
-use crate::store::WriteTx;
 use crate::table::{Direction, Readable};
 
 /// An index from `I` (say, a category) to primary keys `P` (say, job ids). Entries under one

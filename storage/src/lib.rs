@@ -8,6 +8,7 @@
 //! written by a newer binary), runs blocking redb work off the async reactor, and announces every
 //! commit so that the event relay can tail the [`outbox`].
 
+mod batch;
 mod codec;
 mod data_dir;
 mod error;
@@ -16,11 +17,12 @@ pub mod outbox;
 mod store;
 mod table;
 
+pub use batch::WriteTx;
 pub use codec::{Key, Record};
-pub use data_dir::DataDir;
+pub use data_dir::{DataDir, create_private_dir};
 pub use error::StorageError;
 pub use index::Index;
-pub use store::{Migration, ReadTx, Store, StoreSpec, WriteTx};
+pub use store::{Migration, ReadTx, Store, StoreOptions, StoreSpec};
 pub use table::{Direction, Readable, Table};
 
 /// The consumer cursors of the event bus: for each source service, the last sequence number this

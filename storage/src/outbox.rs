@@ -2,7 +2,7 @@
 //! change they describe. Rows are numbered by a per-store sequence that never goes back, also
 //! after pruning. The bus (in the shared crate) decides what a row holds.
 
-use crate::store::WriteTx;
+use crate::WriteTx;
 use crate::table::{Direction, Readable};
 use crate::{Record, StorageError, Table};
 

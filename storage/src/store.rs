@@ -2,12 +2,14 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::time::Duration;
 
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+use crate::batch::{WriteTx, Writer};
 use crate::{StorageError, Table};
 
 /// What a service declares about its store: its name (the file is `<name>.redb`), the schema
@@ -38,9 +40,6 @@ const META_KEY: &str = "meta";
 /// A read-only snapshot of a store.
 pub struct ReadTx(pub(crate) redb::ReadTransaction);
 
-/// A write transaction: everything done through it is committed together, or not at all.
-pub struct WriteTx(pub(crate) redb::WriteTransaction);
-
 /// A cheap, cloneable handle to one service's store.
 #[derive(Clone)]
 pub struct Store {
@@ -50,8 +49,9 @@ pub struct Store {
 struct Inner {
     name: &'static str,
     path: PathBuf,
-    db: redb::Database,
-    durability: GroupCommit,
+    /// Shared by transactions; taken whole only by [`Store::compact`].
+    db: RwLock<redb::Database>,
+    writer: Writer,
     /// The outbox's last sequence number as of the last durable commit. The relay reads no
     /// further, so no subscriber ever applies an event that a crash could still take back.
     outbox_head: watch::Sender<u64>,
@@ -59,40 +59,34 @@ struct Inner {
     size_bytes: AtomicU64,
 }
 
-/// Group commit: concurrent writers share fsyncs.
-///
-/// Each write commits without fsync (`Durability::None`), then waits until a durable commit
-/// covers it. The first waiter leads: it commits an empty transaction with
-/// `Durability::Immediate`, which makes every earlier commit durable at once, while writers that
-/// arrive meanwhile commit and queue for the next round. A writer alone commits durably itself.
-/// No caller hears `Ok` before its data is on disk.
-#[derive(Default)]
-struct GroupCommit {
-    state: Mutex<GroupState>,
-    changed: Condvar,
+/// How a store is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Most memory redb keeps for cached pages of this file. redb's own default is 1 GiB per
+    /// file, which a store grows into under a steady write load and never gives back.
+    pub cache_bytes: usize,
 }
 
-#[derive(Default)]
-struct GroupState {
-    /// Writers inside `write_blocking`.
-    writers: u64,
-    /// Non-durable commits so far, and how many of them are known durable.
-    committed: u64,
-    durable: u64,
-    flushing: bool,
-}
-
-impl GroupCommit {
-    fn lock(&self) -> MutexGuard<'_, GroupState> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            cache_bytes: 16 * 1024 * 1024,
+        }
     }
 }
 
 impl Store {
-    /// Opens (or creates) `<dir>/<name>.redb`, migrating it to `spec.schema_version`.
+    /// Opens (or creates) `<dir>/<name>.redb` with the default options, migrating it to
+    /// `spec.schema_version`.
     pub fn open(dir: &Path, spec: &StoreSpec) -> Result<Self, StorageError> {
+        Self::open_with(dir, spec, StoreOptions::default())
+    }
+
+    /// Opens (or creates) `<dir>/<name>.redb`, migrating it to `spec.schema_version`.
+    pub fn open_with(dir: &Path, spec: &StoreSpec, options: StoreOptions) -> Result<Self, StorageError> {
         let path = dir.join(format!("{}.redb", spec.name));
-        let db = redb::Database::create(&path).map_err(|error| match error {
+        let db = redb::Builder::new().set_cache_size(options.cache_bytes).create(&path);
+        let db = db.map_err(|error| match error {
             redb::DatabaseError::DatabaseAlreadyOpen => StorageError::AlreadyOpen { path: path.clone() },
             other => other.into(),
         })?;
@@ -100,8 +94,8 @@ impl Store {
             inner: Arc::new(Inner {
                 name: spec.name,
                 path,
-                db,
-                durability: GroupCommit::default(),
+                db: RwLock::new(db),
+                writer: Writer::default(),
                 outbox_head: watch::channel(0).0,
                 size_bytes: AtomicU64::new(0),
             }),
@@ -181,96 +175,32 @@ impl Store {
     where
         E: From<StorageError>,
     {
-        let tx = self.inner.db.begin_read().map_err(StorageError::from)?;
+        let tx = self.db().begin_read().map_err(StorageError::from)?;
         f(&ReadTx(tx))
     }
 
-    /// Runs `f` in a write transaction on the calling thread and commits when it returns `Ok`;
-    /// returns once the commit is durable. When `f` returns `Err`, the transaction is aborted and
-    /// nothing it did is kept.
+    /// Runs `f` in a write transaction on the calling thread and returns once it is durable.
+    /// When `f` returns `Err` (or panics), nothing it did is kept.
+    ///
+    /// Writers running at the same time share one transaction and one commit (see
+    /// [`crate::batch`]); to `f` that is invisible: it sees everything committed or written
+    /// before it, and nobody else's half-done work.
     pub fn write_blocking<R, E>(&self, f: impl FnOnce(&WriteTx) -> Result<R, E>) -> Result<R, E>
     where
         E: From<StorageError>,
     {
-        let group = &self.inner.durability;
-        group.lock().writers += 1;
-        let result = self.commit_in_group(f);
-        group.lock().writers -= 1;
-        result
-    }
-
-    fn commit_in_group<R, E>(&self, f: impl FnOnce(&WriteTx) -> Result<R, E>) -> Result<R, E>
-    where
-        E: From<StorageError>,
-    {
-        let group = &self.inner.durability;
-        let mut tx = self.inner.db.begin_write().map_err(StorageError::from)?;
-        let alone = {
-            let state = group.lock();
-            state.writers == 1 && !state.flushing && state.committed == state.durable
+        let commit = |tx: WriteTx| {
+            let head = crate::outbox::last_seq(&tx)?;
+            tx.tx.commit()?;
+            self.committed_durably(head);
+            Ok(())
         };
-        if !alone {
-            tx.set_durability(redb::Durability::None).map_err(StorageError::from)?;
+        // The database is borrowed only to begin a transaction, never while waiting for one.
+        let begin = || Ok(self.db().begin_write()?);
+        match self.inner.writer.write(begin, commit, f) {
+            Ok(result) => result,
+            Err(panic) => std::panic::resume_unwind(panic),
         }
-        let tx = WriteTx(tx);
-        let result = f(&tx)?;
-        let head = if alone {
-            Some(crate::outbox::last_seq(&tx)?)
-        } else {
-            None
-        };
-        tx.0.commit().map_err(StorageError::from)?;
-        let generation = {
-            let mut state = group.lock();
-            state.committed += 1;
-            if alone {
-                state.durable = state.committed;
-            }
-            state.committed
-        };
-        match head {
-            Some(head) => self.committed_durably(head),
-            None => self.wait_until_durable(generation)?,
-        }
-        Ok(result)
-    }
-
-    /// Blocks until commit number `generation` is durable, leading a flush when none runs.
-    fn wait_until_durable(&self, generation: u64) -> Result<(), StorageError> {
-        let group = &self.inner.durability;
-        let mut state = group.lock();
-        loop {
-            if state.durable >= generation {
-                return Ok(());
-            }
-            if state.flushing {
-                state = group
-                    .changed
-                    .wait(state)
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-                continue;
-            }
-            state.flushing = true;
-            let covered = state.committed;
-            drop(state);
-            let flushed = self.flush();
-            state = group.lock();
-            state.flushing = false;
-            if flushed.is_ok() {
-                state.durable = state.durable.max(covered);
-            }
-            group.changed.notify_all();
-            flushed?;
-        }
-    }
-
-    /// An empty durable commit: makes every earlier non-durable commit durable.
-    fn flush(&self) -> Result<(), StorageError> {
-        let tx = WriteTx(self.inner.db.begin_write()?);
-        let head = crate::outbox::last_seq(&tx)?;
-        tx.0.commit()?;
-        self.committed_durably(head);
-        Ok(())
     }
 
     /// After a durable commit: the relays may read up to `outbox_head`; the file may have grown.
@@ -302,6 +232,36 @@ impl Store {
         spawn_blocking(move || store.write_blocking(f)).await
     }
 
+    fn db(&self) -> RwLockReadGuard<'_, redb::Database> {
+        self.inner.db.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Gives the file's free space back to the file system: redb moves the live pages towards
+    /// the start of the file and truncates it. Writers wait meanwhile (for a large file, seconds)
+    /// and reads that began before are waited for. Returns the file's size before and after.
+    pub fn compact(&self) -> Result<(u64, u64), StorageError> {
+        let size = || std::fs::metadata(&self.inner.path).map_or(0, |m| m.len());
+        let before = size();
+        self.inner.writer.exclusive(|| {
+            let mut db = self.inner.db.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+            // A read transaction that is still open refuses compaction; reads are short.
+            let mut attempts = 0;
+            loop {
+                match db.compact() {
+                    Ok(_) => return Ok(()),
+                    Err(redb::CompactionError::TransactionInProgress) if attempts < 500 => {
+                        attempts += 1;
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    Err(error) => return Err(StorageError::from(redb::Error::from(error))),
+                }
+            }
+        })?;
+        let after = size();
+        self.inner.size_bytes.store(after, Ordering::Relaxed);
+        Ok((before, after))
+    }
+
     /// Writes a consistent copy of this store to `<dir>/<name>.redb` while it keeps serving.
     ///
     /// The copy is taken from one read snapshot, so it never sees half of a transaction, and it
@@ -315,7 +275,7 @@ impl Store {
                 std::io::Error::new(std::io::ErrorKind::AlreadyExists, "file already exists"),
             ));
         }
-        let snapshot = self.inner.db.begin_read()?;
+        let snapshot = self.db().begin_read()?;
         let copy = redb::Database::create(&target)?;
         let out = copy.begin_write()?;
         for handle in snapshot.list_tables()? {
@@ -420,6 +380,29 @@ mod tests {
         }
         assert!(store.size_bytes() > 4 * 1024 * 1024, "{}", store.size_bytes());
         assert_eq!(store.size_bytes(), on_disk());
+    }
+
+    #[test]
+    fn compaction_gives_freed_space_back_and_keeps_the_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &spec(1, &[])).unwrap();
+        let big = "x".repeat(16 * 1024);
+        for i in 0..400 {
+            store
+                .write_blocking(|tx| COUNTER.insert(tx, &format!("{i:04}{big}"), &i))
+                .unwrap();
+        }
+        store
+            .write_blocking(|tx| COUNTER.remove_range(tx, ..format!("0390")))
+            .unwrap();
+        let (before, after) = store.compact().unwrap();
+        assert!(before > 6 * 1024 * 1024, "{before}");
+        assert!(after < before / 4, "{before} → {after}");
+        assert_eq!(store.size_bytes(), after);
+        assert_eq!(store.read_blocking(|tx| COUNTER.len(tx)).unwrap(), 10);
+        store
+            .write_blocking(|tx| COUNTER.insert(tx, &"after".to_owned(), &1))
+            .unwrap();
     }
 
     #[test]

@@ -6,8 +6,9 @@ use std::ops::{Bound, RangeBounds};
 use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
 
 use crate::StorageError;
+use crate::WriteTx;
 use crate::codec::{Key, Record, decode_record, encode_record};
-use crate::store::{ReadTx, WriteTx};
+use crate::store::ReadTx;
 
 /// Which way a range scan walks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,7 +49,7 @@ type RawRow<'t> = Result<
     redb::StorageError,
 >;
 
-fn raw(name: &'static str) -> Raw {
+pub(crate) fn raw(name: &'static str) -> Raw {
     TableDefinition::new(name)
 }
 
@@ -132,7 +133,7 @@ impl Readable for ReadTx {
 
 impl Readable for WriteTx {
     fn raw_get(&self, table: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
-        let t = self.0.open_table(raw(table))?;
+        let t = self.tx.open_table(raw(table))?;
         Ok(t.get(key)?.map(|v| v.value().to_vec()))
     }
 
@@ -143,11 +144,11 @@ impl Readable for WriteTx {
         direction: Direction,
         visit: &mut Visit,
     ) -> Result<(), StorageError> {
-        walk(&self.0.open_table(raw(table))?, range, direction, visit)
+        walk(&self.tx.open_table(raw(table))?, range, direction, visit)
     }
 
     fn raw_len(&self, table: &'static str) -> Result<u64, StorageError> {
-        Ok(self.0.open_table(raw(table))?.len()?)
+        Ok(self.tx.open_table(raw(table))?.len()?)
     }
 }
 
@@ -158,14 +159,18 @@ impl WriteTx {
         key: &[u8],
         value: &[u8],
     ) -> Result<Option<Vec<u8>>, StorageError> {
-        let mut t = self.0.open_table(raw(table))?;
+        let mut t = self.tx.open_table(raw(table))?;
         let previous = t.insert(key, value)?.map(|v| v.value().to_vec());
+        self.record(table, key, previous.clone());
         Ok(previous)
     }
 
     pub(crate) fn raw_remove(&self, table: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
-        let mut t = self.0.open_table(raw(table))?;
+        let mut t = self.tx.open_table(raw(table))?;
         let previous = t.remove(key)?.map(|v| v.value().to_vec());
+        if previous.is_some() {
+            self.record(table, key, previous.clone());
+        }
         Ok(previous)
     }
 
@@ -175,9 +180,10 @@ impl WriteTx {
         table: &'static str,
         range: (Bound<&[u8]>, Bound<&[u8]>),
     ) -> Result<u64, StorageError> {
-        let mut t = self.0.open_table(raw(table))?;
+        let mut t = self.tx.open_table(raw(table))?;
         let mut removed = 0;
-        t.retain_in::<&[u8], _>(range, |_, _| {
+        t.retain_in::<&[u8], _>(range, |key, value| {
+            self.record(table, key, Some(value.to_vec()));
             removed += 1;
             false
         })?;

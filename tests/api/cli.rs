@@ -181,6 +181,24 @@ fn backup_copies_the_data_of_a_running_instance_and_of_a_stopped_one() {
 }
 
 #[test]
+fn compact_runs_on_a_running_instance_and_on_a_stopped_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(&mut onetime(dir.path()));
+    let online = run(onetime(dir.path()).arg("compact"));
+    assert!(online.status.success(), "{}", text(&online.stderr));
+    let said = text(&online.stdout);
+    assert!(said.contains("jobs: ") && said.contains("users: "), "{said}");
+
+    server.terminate();
+    let offline = run(onetime(dir.path()).arg("compact"));
+    assert!(offline.status.success(), "{}", text(&offline.stderr));
+    let jobs = std::fs::metadata(dir.path().join("jobs.redb")).unwrap().len();
+    let said = text(&offline.stdout);
+    let line = said.lines().find(|l| l.starts_with("jobs: ")).unwrap_or_default();
+    assert!(line.ends_with(&format!("→ {jobs} bytes")), "{said}");
+}
+
+#[test]
 fn json_logs_are_one_object_per_line_with_the_request_id() {
     let dir = tempfile::tempdir().unwrap();
     let mut command = onetime(dir.path());

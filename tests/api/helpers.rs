@@ -249,6 +249,38 @@ impl TestApp {
     /// Registers a `role` ("worker", "employer") account with a fresh address and verifies its
     /// email through the mailed link, as a person would.
     pub async fn signup(&self, role: &str) -> Account {
+        let account = self.register(role).await;
+        self.verify_email(&account.email).await;
+        account
+    }
+
+    /// An administrator, created as an operator creates one (`onetime admin create`, through
+    /// the running instance's control socket), logged in.
+    pub async fn admin(&self) -> Account {
+        let email = format!("admin-{}@example.com", uuid::Uuid::now_v7().simple());
+        let admin = onetime_user::NewAdmin {
+            email: email.clone(),
+            password: ACCOUNT_PASSWORD.to_owned(),
+            name: None,
+        };
+        let created = onetime::admin::create(&self.config, admin)
+            .await
+            .expect("administrator created");
+        let login = self
+            .post_json("/auth/login", &json!({ "email": email, "password": ACCOUNT_PASSWORD }))
+            .await;
+        assert_eq!(login.status(), 200, "administrator {email} logged in");
+        let body: Value = login.json().await.unwrap();
+        Account {
+            id: created.id,
+            email,
+            token: body["accessToken"].as_str().unwrap().to_owned(),
+            refresh_token: body["refreshToken"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Registers a `role` account with a fresh address, its email not verified yet.
+    pub async fn register(&self, role: &str) -> Account {
         let email = format!("{role}-{}@example.com", uuid::Uuid::now_v7().simple());
         let response = self
             .post_json(
@@ -258,17 +290,21 @@ impl TestApp {
             .await;
         assert_eq!(response.status(), 201, "registered {email}");
         let body: Value = response.json().await.unwrap();
-        let verification = self.mailed_token_to(&email, "verify-email").await;
-        let verified = self
-            .post_json("/auth/verify-email", &json!({ "token": verification }))
-            .await;
-        assert_eq!(verified.status(), 200, "verified {email}");
         Account {
             id: body["user"]["id"].as_str().unwrap().to_owned(),
             email,
             token: body["accessToken"].as_str().unwrap().to_owned(),
             refresh_token: body["refreshToken"].as_str().unwrap().to_owned(),
         }
+    }
+
+    /// Verifies `address` through the link of the first verification mail to it.
+    pub async fn verify_email(&self, address: &str) {
+        let verification = self.mailed_token_to(address, "verify-email").await;
+        let verified = self
+            .post_json("/auth/verify-email", &json!({ "token": verification }))
+            .await;
+        assert_eq!(verified.status(), 200, "verified {address}");
     }
 
     /// The token of the `page` link in the first mail to `address`, waiting up to 10 s for it.
@@ -295,4 +331,32 @@ impl TestApp {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+/// RFC 3339, as the API writes times.
+pub fn rfc3339(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339).unwrap()
+}
+
+/// A valid `POST /jobs` body: a café job starting at `starts` and lasting `span`, at 12,000 won
+/// an hour, for two. Change it with [`with`].
+pub fn job_posting(starts: time::OffsetDateTime, span: time::Duration) -> Value {
+    json!({
+        "title": "주말 카페 바리스타",
+        "description": "에스프레소 머신 경험자 우대",
+        "category": "food-cafe",
+        "wage": { "type": "hourly", "amount": 12_000 },
+        "location": { "address": "서울 마포구 양화로 45", "lat": 37.5563, "lng": 126.9236 },
+        "startsAt": rfc3339(starts),
+        "endsAt": rfc3339(starts + span),
+        "headcount": 2,
+    })
+}
+
+/// `body` with the top-level fields of `changes` put over it.
+pub fn with(mut body: Value, changes: Value) -> Value {
+    for (key, value) in changes.as_object().expect("changes are an object") {
+        body[key] = value.clone();
+    }
+    body
 }

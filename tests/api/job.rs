@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::helpers::{TestApp, problem, spawn_app_with, start};
+use crate::helpers::{TestApp, job_posting, problem, rfc3339, spawn_app_with, start, with};
 
 async fn spawn_jobs_app() -> TestApp {
     spawn_app_with(|c| c.gateway.rate_limit.enabled = false).await
@@ -27,27 +27,15 @@ fn hours(n: i64) -> time::Duration {
     time::Duration::hours(n)
 }
 
-/// A valid job: tomorrow-ish, 8 hours at 12,000 won an hour, two places.
+/// A valid job: tomorrow-ish, 9 hours (8 paid after the default 60-minute break) at 12,000 won
+/// an hour, two places.
 fn job_body() -> Value {
-    json!({
-        "title": "주말 카페 바리스타",
-        "description": "에스프레소 머신 경험자 우대",
-        "category": "food-cafe",
-        "wage": { "type": "hourly", "amount": 12_000 },
-        "location": { "address": "서울 마포구 양화로 45", "lat": 37.5563, "lng": 126.9236 },
-        "startsAt": at(hours(24)),
-        "endsAt": at(hours(32)),
-        "headcount": 2,
-    })
+    job_posting(OffsetDateTime::now_utc() + hours(24), hours(9))
 }
 
-/// `job_body()` with `changes` merged over it.
+/// `job_body()` with `changes` put over it.
 fn job_with(changes: Value) -> Value {
-    let mut body = job_body();
-    for (key, value) in changes.as_object().unwrap() {
-        body[key] = value.clone();
-    }
-    body
+    with(job_body(), changes)
 }
 
 /// A job that started an hour ago and ends in two: it can be completed once someone is in.
@@ -74,6 +62,11 @@ async fn apply(app: &TestApp, token: &str, job_id: &str) -> reqwest::Response {
 async fn decide(app: &TestApp, token: &str, job_id: &str, application_id: &str, status: &str) -> reqwest::Response {
     let path = format!("/jobs/{job_id}/applications/{application_id}");
     app.put_json_as(&path, token, &json!({ "status": status })).await
+}
+
+/// The tokens of `n` new worker accounts, signed up at once.
+async fn workers(app: &TestApp, n: usize) -> Vec<String> {
+    join_all((0..n).map(|_| async { app.signup("worker").await.token })).await
 }
 
 fn id_of(value: &Value) -> String {
@@ -109,7 +102,7 @@ async fn categories_start_with_the_korean_defaults_and_admins_add_more() {
     );
     assert_eq!(page["nextCursor"], Value::Null);
 
-    let admin = app.token_for("admin-1", Role::Admin);
+    let admin = app.admin().await.token;
     let added = app
         .post_json_as(
             "/categories",
@@ -145,19 +138,20 @@ async fn categories_start_with_the_korean_defaults_and_admins_add_more() {
     assert_eq!(page["items"][8]["slug"], "tutoring", "added after the defaults");
 
     // Jobs can use it at once.
-    let employer = app.token_for("employer-1", Role::Employer);
-    post_job(&app, &employer, &job_with(json!({ "category": "tutoring" }))).await;
+    let employer = app.signup("employer").await;
+    post_job(&app, &employer.token, &job_with(json!({ "category": "tutoring" }))).await;
 }
 
 #[tokio::test]
 async fn employers_post_jobs_that_anyone_can_read() {
     let app = spawn_jobs_app().await;
-    let employer = app.token_for("employer-1", Role::Employer);
+    let account = app.signup("employer").await;
+    let employer = account.token;
     let body = job_body();
     let job = post_job(&app, &employer, &body).await;
 
     assert_eq!(uuid::Uuid::parse_str(&id_of(&job)).unwrap().get_version_num(), 7);
-    assert_eq!(job["employerId"], "employer-1");
+    assert_eq!(job["employerId"], account.id.as_str());
     for field in ["title", "description", "category", "wage", "location", "headcount"] {
         assert_eq!(job[field], body[field], "{field}");
     }
@@ -169,12 +163,16 @@ async fn employers_post_jobs_that_anyone_can_read() {
     assert_eq!(job["status"], "open");
     assert_eq!(job["acceptedCount"], 0);
     assert_eq!(job["funded"], false);
-    assert_eq!(job["payPerWorker"], 96_000, "8 h × 12,000 won");
+    assert_eq!(
+        (&job["breakMinutes"], &job["paidMinutes"], &job["payPerWorker"]),
+        (&json!(60), &json!(480), &json!(96_000)),
+        "9 h less the default 60-minute break, × 12,000 won"
+    );
     assert_eq!(job["createdAt"], job["updatedAt"]);
 
     let anonymous = json_of(app.get(&format!("/jobs/{}", id_of(&job))).await, 200).await;
     assert_eq!(anonymous, job);
-    let worker = app.token_for("worker-1", Role::Worker);
+    let worker = app.signup("worker").await.token;
     assert_eq!(
         json_of(app.get_as(&format!("/jobs/{}", id_of(&job)), &worker).await, 200).await,
         job
@@ -192,7 +190,8 @@ async fn employers_post_jobs_that_anyone_can_read() {
 #[tokio::test]
 async fn invalid_jobs_are_refused_naming_each_field_and_change_nothing() {
     let app = spawn_jobs_app().await;
-    let employer = app.token_for("employer-1", Role::Employer);
+    let account = app.signup("employer").await;
+    let employer = account.token;
     let cases = [
         (json!({ "title": "x" }), "title"),
         (json!({ "title": "가".repeat(101) }), "title"),
@@ -221,6 +220,8 @@ async fn invalid_jobs_are_refused_naming_each_field_and_change_nothing() {
         (json!({ "wage": { "type": "weekly", "amount": 12_000 } }), "wage.type"),
         (json!({ "headcount": "two" }), "headcount"),
         (json!({ "startsAt": "tomorrow" }), "startsAt"),
+        (json!({ "breakMinutes": -1 }), "breakMinutes"),
+        (json!({ "breakMinutes": "half an hour" }), "breakMinutes"),
         (json!({ "acceptedCount": 2 }), ""),
     ];
     for (mut changes, field) in cases {
@@ -266,14 +267,15 @@ async fn invalid_jobs_are_refused_naming_each_field_and_change_nothing() {
         .unwrap();
     assert_eq!(not_json.status(), 415);
 
-    let mine = json_of(app.get("/jobs?employerId=employer-1").await, 200).await;
+    let mine = json_of(app.get(&format!("/jobs?employerId={}", account.id)).await, 200).await;
     assert_eq!(mine["items"], json!([]), "nothing was stored");
 }
 
 #[tokio::test]
 async fn wages_below_the_minimum_wage_are_refused() {
     let app = spawn_jobs_app().await;
-    let employer = app.token_for("employer-1", Role::Employer);
+    let employer = app.signup("employer").await.token;
+    // Nine hours less the 60-minute break.
     let eight_hours = |wage: Value| job_with(json!({ "wage": wage }));
 
     let below = app
@@ -294,7 +296,7 @@ async fn wages_below_the_minimum_wage_are_refused() {
     )
     .await;
 
-    // A daily wage must cover 8 h × 10,320 = 82,560 won.
+    // A daily wage must cover 8 paid hours × 10,320 = 82,560 won.
     let below = app
         .post_json_as(
             "/jobs",
@@ -325,10 +327,171 @@ async fn wages_below_the_minimum_wage_are_refused() {
     assert_eq!(json_of(app.get(&path).await, 200).await, job, "unchanged");
 }
 
+/// A job on `day` (Korea time) from `from` to `to` at `wage` won an hour, with `break_minutes`
+/// when given.
+fn shift(day: time::Date, from: (u8, u8), to: (u8, u8), wage: i64, break_minutes: Option<i64>) -> Value {
+    let at = |(hour, minute): (u8, u8)| {
+        let kst = time::macros::offset!(+9);
+        rfc3339(day.with_hms(hour, minute, 0).unwrap().assume_offset(kst))
+    };
+    let mut body = job_with(json!({
+        "startsAt": at(from), "endsAt": at(to), "wage": { "type": "hourly", "amount": wage },
+    }));
+    if let Some(minutes) = break_minutes {
+        body["breakMinutes"] = minutes.into();
+    }
+    body
+}
+
+/// `(breakMinutes, paidMinutes, payPerWorker)` of a job.
+fn pay_of(job: &Value) -> (i64, i64, i64) {
+    let number = |field: &str| job[field].as_i64().unwrap_or_else(|| panic!("{field} in {job}"));
+    (number("breakMinutes"), number("paidMinutes"), number("payPerWorker"))
+}
+
+#[tokio::test]
+async fn break_time_follows_the_law_on_paid_time() {
+    let app = spawn_jobs_app().await;
+    let employer = app.signup("employer").await.token;
+    let day = (OffsetDateTime::now_utc() + time::Duration::days(2)).date();
+
+    // The contract's worked examples.
+    for (from, to, wage, expected) in [
+        ((9, 0), (18, 0), 12_000, (60, 480, 96_000)),
+        ((9, 0), (16, 30), 10_333, (30, 420, 72_331)),
+        ((10, 0), (13, 0), 12_000, (0, 180, 36_000)),
+    ] {
+        let job = post_job(&app, &employer, &shift(day, from, to, wage, None)).await;
+        assert_eq!(pay_of(&job), expected, "{from:?}–{to:?} at {wage}");
+        assert_eq!(
+            json_of(app.get(&format!("/jobs/{}", id_of(&job))).await, 200).await,
+            job
+        );
+    }
+
+    // The default by span at its edges: under 4 h none, up to 8 h 30 thirty minutes, then sixty.
+    for (to, default) in [((12, 59), 0), ((13, 0), 30), ((17, 29), 30), ((17, 30), 60)] {
+        let job = post_job(&app, &employer, &shift(day, (9, 0), to, 12_000, None)).await;
+        assert_eq!(pay_of(&job).0, default, "09:00–{to:?}");
+    }
+
+    // The law's rule is on paid time; a break is at most half the span.
+    for (to, minutes, refusal) in [
+        ((13, 0), 29, None),
+        ((13, 0), 0, Some("break_too_short")),
+        ((17, 29), 30, None),
+        ((17, 30), 30, Some("break_too_short")),
+        ((18, 0), 59, Some("break_too_short")),
+        ((12, 0), 90, None),
+        ((12, 0), 91, Some("break_too_long")),
+    ] {
+        let body = shift(day, (9, 0), to, 12_000, Some(minutes));
+        let response = app.post_json_as("/jobs", &employer, &body).await;
+        match refusal {
+            None => assert_eq!(response.status(), 201, "09:00–{to:?} with {minutes}"),
+            Some(code) => {
+                assert_eq!(response.status(), 422, "09:00–{to:?} with {minutes}");
+                let body = problem(response).await;
+                assert_eq!(body["code"], code, "{body}");
+                assert!(body["errors"]["breakMinutes"].is_array(), "{body}");
+            }
+        }
+    }
+    // 4 h with a 29-minute break: 3 h 31 paid, and paid for.
+    let legal = post_job(&app, &employer, &shift(day, (9, 0), (13, 0), 12_000, Some(29))).await;
+    assert_eq!(pay_of(&legal), (29, 211, 42_200));
+
+    // A daily wage must cover the minimum wage for the paid hours: 8 × 10,320 = 82,560.
+    let daily = |amount: i64| {
+        with(
+            shift(day, (9, 0), (18, 0), 0, None),
+            json!({ "wage": { "type": "daily", "amount": amount } }),
+        )
+    };
+    assert_eq!(
+        pay_of(&post_job(&app, &employer, &daily(82_560)).await),
+        (60, 480, 82_560)
+    );
+    let below = app.post_json_as("/jobs", &employer, &daily(82_559)).await;
+    assert_eq!(problem(below).await["code"], "below_minimum_wage");
+
+    // Edits: a new span without a break gets the default for it; a break alone is judged with
+    // the span the job keeps.
+    let path = format!("/jobs/{}", id_of(&legal));
+    let at = |hour: u8| {
+        rfc3339(
+            day.with_hms(hour, 0, 0)
+                .unwrap()
+                .assume_offset(time::macros::offset!(+9)),
+        )
+    };
+    let longer = json_of(
+        app.put_json_as(&path, &employer, &json!({ "endsAt": at(18) })).await,
+        200,
+    )
+    .await;
+    assert_eq!(pay_of(&longer), (60, 480, 96_000));
+    let short_break = app.put_json_as(&path, &employer, &json!({ "breakMinutes": 30 })).await;
+    assert_eq!(problem(short_break).await["code"], "break_too_short");
+    let long_break = json_of(
+        app.put_json_as(&path, &employer, &json!({ "breakMinutes": 90 })).await,
+        200,
+    )
+    .await;
+    assert_eq!(pay_of(&long_break), (90, 450, 90_000));
+}
+
+#[tokio::test]
+async fn posting_and_applying_need_the_email_verified_as_the_account_is_now() {
+    let app = spawn_jobs_app().await;
+    let employer = app.register("employer").await;
+    let refused = app.post_json_as("/jobs", &employer.token, &job_body()).await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(problem(refused).await["code"], "email_not_verified");
+    assert_eq!(
+        json_of(app.get("/jobs").await, 200).await["items"],
+        json!([]),
+        "nothing posted"
+    );
+    // The token issued before the verification works as soon as it is done.
+    app.verify_email(&employer.email).await;
+    let id = id_of(&post_job(&app, &employer.token, &job_body()).await);
+
+    let worker = app.register("worker").await;
+    let refused = apply(&app, &worker.token, &id).await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(problem(refused).await["code"], "email_not_verified");
+    // Browsing and search need no verified address.
+    assert_eq!(app.get_as(&format!("/jobs/{id}"), &worker.token).await.status(), 200);
+    assert_eq!(app.get_as("/search/jobs", &worker.token).await.status(), 200);
+    app.verify_email(&worker.email).await;
+    json_of(apply(&app, &worker.token, &id).await, 201).await;
+
+    // A token of an account that does not exist is refused at the door.
+    let ghost = app.token_for("no-such-account", Role::Employer);
+    let refused = app.post_json_as("/jobs", &ghost, &job_body()).await;
+    assert_eq!(problem(refused).await["code"], "session_ended");
+}
+
+#[tokio::test]
+async fn without_the_requirement_unverified_accounts_post_and_apply() {
+    let app = spawn_app_with(|c| {
+        c.gateway.rate_limit.enabled = false;
+        c.set("users.require_verified_email", false);
+    })
+    .await;
+    let (employer, worker) = (app.register("employer").await, app.register("worker").await);
+    let id = id_of(&post_job(&app, &employer.token, &job_body()).await);
+    json_of(apply(&app, &worker.token, &id).await, 201).await;
+    let ghost = app.token_for("no-such-account", Role::Employer);
+    let refused = app.post_json_as("/jobs", &ghost, &job_body()).await;
+    assert_eq!(refused.status(), 401, "an account is still needed");
+}
+
 #[tokio::test]
 async fn the_minimum_wage_comes_from_the_configuration() {
     let app = spawn_app_with(|c| c.set("jobs.minimum_hourly_wage", 15_000)).await;
-    let employer = app.token_for("employer-1", Role::Employer);
+    let employer = app.signup("employer").await.token;
     let response = app.post_json_as("/jobs", &employer, &job_body()).await;
     let body = problem(response).await;
     assert_eq!(body["code"], "below_minimum_wage");
@@ -338,10 +501,8 @@ async fn the_minimum_wage_comes_from_the_configuration() {
 #[tokio::test]
 async fn lists_filter_and_page_newest_first_and_hide_cancelled_jobs() {
     let app = spawn_jobs_app().await;
-    let (a, b) = (
-        app.token_for("employer-a", Role::Employer),
-        app.token_for("employer-b", Role::Employer),
-    );
+    let (employer_a, b) = (app.signup("employer").await, app.signup("employer").await.token);
+    let a = employer_a.token.clone();
     let mut posted = Vec::new();
     for (token, category) in [
         (&a, "food-cafe"),
@@ -371,9 +532,10 @@ async fn lists_filter_and_page_newest_first_and_hide_cancelled_jobs() {
     assert_eq!(list("?category=food-cafe").await, newest_first(&[0, 2, 3]));
     assert_eq!(list("?status=open").await, newest_first(&[0, 1, 2, 4]));
     assert_eq!(list("?status=closed").await, newest_first(&[3]));
-    assert_eq!(list("?employerId=employer-a").await, newest_first(&[0, 1, 3]));
+    let of_a = format!("?employerId={}", employer_a.id);
+    assert_eq!(list(&of_a).await, newest_first(&[0, 1, 3]));
     assert_eq!(
-        list("?employerId=employer-a&category=food-cafe&status=open").await,
+        list(&format!("{of_a}&category=food-cafe&status=open")).await,
         newest_first(&[0])
     );
     assert_eq!(list("?category=food-cafe&status=open").await, newest_first(&[0, 2]));
@@ -423,8 +585,8 @@ async fn lists_filter_and_page_newest_first_and_hide_cancelled_jobs() {
 #[tokio::test]
 async fn owners_edit_close_reopen_and_cancel_their_jobs() {
     let app = spawn_jobs_app().await;
-    let owner = app.token_for("employer-1", Role::Employer);
-    let worker = app.token_for("worker-1", Role::Worker);
+    let owner = app.signup("employer").await.token;
+    let worker = app.signup("worker").await.token;
     let job = post_job(&app, &owner, &job_body()).await;
     let id = id_of(&job);
     let path = format!("/jobs/{id}");
@@ -507,8 +669,8 @@ async fn owners_edit_close_reopen_and_cancel_their_jobs() {
 #[tokio::test]
 async fn completed_jobs_can_no_longer_be_changed() {
     let app = spawn_jobs_app().await;
-    let owner = app.token_for("employer-1", Role::Employer);
-    let worker = app.token_for("worker-1", Role::Worker);
+    let owner = app.signup("employer").await.token;
+    let worker = app.signup("worker").await.token;
     let id = id_of(&post_job(&app, &owner, &running_job()).await);
     let application = json_of(apply(&app, &worker, &id).await, 201).await;
     json_of(decide(&app, &owner, &id, &id_of(&application), "accepted").await, 200).await;
@@ -537,11 +699,9 @@ async fn completed_jobs_can_no_longer_be_changed() {
 #[tokio::test]
 async fn workers_apply_once_see_their_own_applications_and_withdraw_pending_ones() {
     let app = spawn_jobs_app().await;
-    let owner = app.token_for("employer-1", Role::Employer);
-    let (worker, other) = (
-        app.token_for("worker-1", Role::Worker),
-        app.token_for("worker-2", Role::Worker),
-    );
+    let owner = app.signup("employer").await.token;
+    let (account, other) = (app.signup("worker").await, app.signup("worker").await.token);
+    let worker = account.token.clone();
     let first = id_of(&post_job(&app, &owner, &job_body()).await);
     let second = id_of(&post_job(&app, &owner, &job_body()).await);
 
@@ -554,7 +714,7 @@ async fn workers_apply_once_see_their_own_applications_and_withdraw_pending_ones
         .await;
     let application = json_of(response, 201).await;
     assert_eq!(application["jobId"], first.as_str());
-    assert_eq!(application["workerId"], "worker-1");
+    assert_eq!(application["workerId"], account.id.as_str());
     assert_eq!(application["status"], "pending");
     assert_eq!(application["message"], "주말 가능합니다");
     assert!(application["createdAt"].is_string());
@@ -615,11 +775,10 @@ async fn workers_apply_once_see_their_own_applications_and_withdraw_pending_ones
 #[tokio::test]
 async fn accepting_the_last_place_fills_the_job_and_rejects_the_rest() {
     let app = spawn_jobs_app().await;
-    let owner = app.token_for("employer-1", Role::Employer);
+    let owner = app.signup("employer").await.token;
     let id = id_of(&post_job(&app, &owner, &job_body()).await);
     let mut applications = Vec::new();
-    for n in 0..4 {
-        let worker = app.token_for(&format!("worker-{n}"), Role::Worker);
+    for worker in workers(&app, 4).await {
         applications.push(id_of(&json_of(apply(&app, &worker, &id).await, 201).await));
     }
 
@@ -644,7 +803,7 @@ async fn accepting_the_last_place_fills_the_job_and_rejects_the_rest() {
     let late = decide(&app, &owner, &id, &applications[3], "accepted").await;
     assert_eq!(late.status(), 409);
     assert_eq!(problem(late).await["code"], "job_not_open");
-    let newcomer = apply(&app, &app.token_for("worker-9", Role::Worker), &id).await;
+    let newcomer = apply(&app, &app.signup("worker").await.token, &id).await;
     assert_eq!(problem(newcomer).await["code"], "job_not_open");
 
     let listed = json_of(app.get_as(&format!("/jobs/{id}/applications"), &owner).await, 200).await;
@@ -672,10 +831,9 @@ async fn accepting_the_last_place_fills_the_job_and_rejects_the_rest() {
 #[tokio::test]
 async fn fifty_simultaneous_accepts_on_three_places_accept_exactly_three() {
     let app = spawn_jobs_app().await;
-    let owner = app.token_for("employer-1", Role::Employer);
+    let owner = app.signup("employer").await.token;
     let id = id_of(&post_job(&app, &owner, &job_with(json!({ "headcount": 3 }))).await);
-    let applied = join_all((0..50).map(|n| {
-        let token = app.token_for(&format!("worker-{n}"), Role::Worker);
+    let applied = join_all(workers(&app, 50).await.into_iter().map(|token| {
         let id = id.clone();
         let app = &app;
         async move { id_of(&json_of(apply(app, &token, &id).await, 201).await) }
@@ -716,8 +874,8 @@ async fn fifty_simultaneous_accepts_on_three_places_accept_exactly_three() {
 #[tokio::test]
 async fn a_hundred_simultaneous_applies_by_one_worker_make_one_application() {
     let app = spawn_jobs_app().await;
-    let owner = app.token_for("employer-1", Role::Employer);
-    let worker = app.token_for("worker-1", Role::Worker);
+    let owner = app.signup("employer").await.token;
+    let worker = app.signup("worker").await.token;
     let id = id_of(&post_job(&app, &owner, &job_body()).await);
 
     let statuses = join_all((0..100).map(|_| async { apply(&app, &worker, &id).await.status().as_u16() })).await;
@@ -732,8 +890,8 @@ async fn a_hundred_simultaneous_applies_by_one_worker_make_one_application() {
 #[tokio::test]
 async fn owners_complete_jobs_that_started_and_have_workers() {
     let app = spawn_jobs_app().await;
-    let owner = app.token_for("employer-1", Role::Employer);
-    let worker = app.token_for("worker-1", Role::Worker);
+    let owner = app.signup("employer").await.token;
+    let worker = app.signup("worker").await.token;
     let complete = async |id: &str| {
         app.post_json_as(&format!("/jobs/{id}/complete"), &owner, &json!({}))
             .await
@@ -758,15 +916,11 @@ async fn owners_complete_jobs_that_started_and_have_workers() {
     // Two places, one taken, one applicant still waiting: completing turns them away.
     let running = id_of(&post_job(&app, &owner, &running_job()).await);
     let accepted = json_of(apply(&app, &worker, &running).await, 201).await;
-    let waiting = json_of(
-        apply(&app, &app.token_for("worker-2", Role::Worker), &running).await,
-        201,
-    )
-    .await;
+    let waiting = json_of(apply(&app, &app.signup("worker").await.token, &running).await, 201).await;
     json_of(decide(&app, &owner, &running, &id_of(&accepted), "accepted").await, 200).await;
     let done = json_of(complete(&running).await, 200).await;
     assert_eq!(done["status"], "completed");
-    assert_eq!(done["payPerWorker"], 36_000, "3 h × 12,000 won");
+    assert_eq!(done["payPerWorker"], 36_000, "3 h, no break, × 12,000 won");
     let listed = json_of(app.get_as(&format!("/jobs/{running}/applications"), &owner).await, 200).await;
     let waiting_now = listed["items"]
         .as_array()
@@ -786,8 +940,8 @@ async fn the_scheduler_completes_jobs_that_ended_long_enough_ago() {
         c.set("jobs.scheduler_interval", "100ms");
     })
     .await;
-    let owner = app.token_for("employer-1", Role::Employer);
-    let worker = app.token_for("worker-1", Role::Worker);
+    let owner = app.signup("employer").await.token;
+    let worker = app.signup("worker").await.token;
     // A job ending in three seconds: the only honest way to have one that has ended.
     let short = job_with(json!({ "startsAt": at(hours(-1)), "endsAt": at(time::Duration::seconds(3)) }));
     let staffed = id_of(&post_job(&app, &owner, &short).await);
@@ -828,8 +982,8 @@ async fn the_scheduler_leaves_jobs_alone_within_the_grace_period() {
     })
     .await;
     assert_eq!(app.config.services["jobs"]["auto_complete_after"], "24h");
-    let owner = app.token_for("employer-1", Role::Employer);
-    let worker = app.token_for("worker-1", Role::Worker);
+    let owner = app.signup("employer").await.token;
+    let worker = app.signup("worker").await.token;
     let short =
         job_with(json!({ "startsAt": at(hours(-1)), "endsAt": at(time::Duration::seconds(1)), "headcount": 1 }));
     let id = id_of(&post_job(&app, &owner, &short).await);
@@ -872,13 +1026,13 @@ impl Row {
 #[tokio::test]
 async fn every_endpoint_answers_each_role_as_it_should() {
     let app = spawn_jobs_app().await;
-    let owner = app.token_for("employer-owner", Role::Employer);
+    let owner = app.signup("employer").await.token;
     let tokens = [
         ("anonymous", None),
-        ("worker", Some(app.token_for("worker-applicant", Role::Worker))),
-        ("other worker", Some(app.token_for("worker-other", Role::Worker))),
-        ("other employer", Some(app.token_for("employer-other", Role::Employer))),
-        ("admin", Some(app.token_for("admin-1", Role::Admin))),
+        ("worker", Some(app.signup("worker").await.token)),
+        ("other worker", Some(app.signup("worker").await.token)),
+        ("other employer", Some(app.signup("employer").await.token)),
+        ("admin", Some(app.admin().await.token)),
         ("owner", Some(owner.clone())),
     ];
     let token = |role: &str| tokens.iter().find(|(name, _)| *name == role).unwrap().1.clone();
@@ -962,9 +1116,9 @@ async fn every_endpoint_answers_each_role_as_it_should() {
 #[tokio::test]
 async fn jobs_applications_and_categories_survive_a_restart() {
     let app = spawn_jobs_app().await;
-    let owner = app.token_for("employer-1", Role::Employer);
-    let worker = app.token_for("worker-1", Role::Worker);
-    let admin = app.token_for("admin-1", Role::Admin);
+    let owner = app.signup("employer").await.token;
+    let worker = app.signup("worker").await.token;
+    let admin = app.admin().await.token;
     let id = id_of(&post_job(&app, &owner, &job_body()).await);
     let application = json_of(apply(&app, &worker, &id).await, 201).await;
     json_of(decide(&app, &owner, &id, &id_of(&application), "accepted").await, 200).await;

@@ -10,5 +10,6 @@ mod helpers;
 mod job;
 mod process;
 mod search;
+mod security;
 mod tls;
 mod user;

@@ -4,10 +4,9 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use onetime_common::auth::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, problem, spawn_app, spawn_app_with, start};
+use crate::helpers::{TestApp, job_posting, problem, spawn_app, spawn_app_with, start, with};
 
 /// (key, title, description, category, address, lat, lng)
 type Fixture = (
@@ -304,16 +303,17 @@ struct Seeded {
     employer: String,
 }
 
+/// The fixture as a five-hour job at 12,000 won an hour, starting in `starts_in_days`.
 fn posting(fixture: &Fixture, starts_in_days: i64) -> Value {
     let (_, title, description, category, address, lat, lng) = *fixture;
     let starts = time::OffsetDateTime::now_utc() + time::Duration::days(starts_in_days);
-    let rfc = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap();
-    json!({
-        "title": title, "description": description, "category": category,
-        "wage": { "type": "hourly", "amount": 12000 },
-        "location": { "address": address, "lat": lat, "lng": lng },
-        "startsAt": rfc(starts), "endsAt": rfc(starts + time::Duration::hours(5)), "headcount": 2,
-    })
+    with(
+        job_posting(starts, time::Duration::hours(5)),
+        json!({
+            "title": title, "description": description, "category": category,
+            "location": { "address": address, "lat": lat, "lng": lng },
+        }),
+    )
 }
 
 /// Waits until `path` answers with `total == expected`, for at most 5 s.
@@ -330,7 +330,7 @@ async fn wait_for_total(app: &TestApp, path: &str, expected: u64) -> Value {
 
 async fn seeded() -> Seeded {
     let app = spawn_app().await;
-    let employer = app.token_for("employer-1", Role::Employer);
+    let employer = app.signup("employer").await.token;
     let mut ids = HashMap::new();
     for (i, fixture) in JOBS.iter().enumerate() {
         let response = app
@@ -470,6 +470,28 @@ async fn filters_by_wage_and_start_date() {
     let body = wait_for_total(&app, "/search/jobs?minWage=20000", 1).await;
     assert_eq!(body["items"][0]["id"], created["id"]);
 
+    // A daily wage counts per paid hour, as the minimum-wage check does: 240,000 won for 9 h
+    // less the 60-minute break is 30,000 an hour (over the whole span it would be 26,666).
+    let mut daily = posting(&JOBS[1], 4);
+    let starts = time::OffsetDateTime::parse(
+        daily["startsAt"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    daily["endsAt"] = json!(crate::helpers::rfc3339(starts + time::Duration::hours(9)));
+    daily["wage"] = json!({ "type": "daily", "amount": 240_000 });
+    let response = app.post_json_as("/jobs", &employer, &daily).await;
+    assert_eq!(response.status(), 201);
+    let daily: Value = response.json().await.unwrap();
+    assert_eq!(daily["paidMinutes"], 480);
+    let body = wait_for_total(&app, "/search/jobs?minWage=30000", 2).await;
+    let mut found: Vec<&Value> = body["items"].as_array().unwrap().iter().map(|i| &i["id"]).collect();
+    found.sort_by_key(|id| id.as_str());
+    let mut expected = vec![&created["id"], &daily["id"]];
+    expected.sort_by_key(|id| id.as_str());
+    assert_eq!(found, expected, "{body}");
+    assert_eq!(wait_for_total(&app, "/search/jobs?minWage=30001", 0).await["total"], 0);
+
     let day = (time::OffsetDateTime::now_utc() + time::Duration::days(1))
         .to_offset(time::macros::offset!(+9))
         .date();
@@ -526,7 +548,7 @@ async fn closed_and_cancelled_jobs_leave_the_index() {
 #[tokio::test]
 async fn a_new_job_is_searchable_within_a_second() {
     let app = spawn_app().await;
-    let employer = app.token_for("employer-1", Role::Employer);
+    let employer = app.signup("employer").await.token;
     let posted = Instant::now();
     let response = app.post_json_as("/jobs", &employer, &posting(&JOBS[0], 1)).await;
     assert_eq!(response.status(), 201);
@@ -538,8 +560,8 @@ async fn a_new_job_is_searchable_within_a_second() {
 #[tokio::test]
 async fn reindex_rebuilds_while_search_answers() {
     let Seeded { app, .. } = seeded().await;
-    let admin = app.token_for("admin-1", Role::Admin);
-    let worker = app.token_for("worker-1", Role::Worker);
+    let admin = app.admin().await.token;
+    let worker = app.signup("worker").await.token;
     assert_eq!(
         app.client
             .post(app.url("/search/reindex"))
@@ -602,7 +624,7 @@ async fn after_a_restart_without_its_index_ready_means_every_job_is_searchable_a
         c.bus.prune_interval_seconds = 1;
     })
     .await;
-    let employer = app.token_for("employer-1", Role::Employer);
+    let employer = app.signup("employer").await.token;
     for i in 0..COUNT {
         let posting = posting(&JOBS[i % JOBS.len()], 1 + (i % 30) as i64);
         let response = app.post_json_as("/jobs", &employer, &posting).await;
@@ -686,13 +708,23 @@ async fn after_a_kill_mid_stream_the_index_holds_exactly_the_open_jobs() {
     let start = || {
         let mut command = onetime(dir.path());
         command.env("ONETIME_AUTH__JWT_SECRET", SECRET);
+        // A fixture: the employer's address is never verified (its mail goes to a file).
+        command.env("ONETIME_USERS__REQUIRE_VERIFIED_EMAIL", "false");
         Server::start(&mut command)
     };
-    let keys = onetime_common::auth::JwtKeys::new(SECRET.as_bytes(), "onetime", "onetime", Duration::from_secs(900));
-    let employer = keys.issue("employer-1", Role::Employer).0;
     let client = reqwest::Client::new();
 
     let mut server = start();
+    let registered: Value = client
+        .post(format!("{}/auth/register", server.url))
+        .json(&json!({ "email": "crash@example.com", "password": "correct horse 7", "name": "김원데", "role": "employer" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let employer = registered["accessToken"].as_str().unwrap().to_owned();
     let created = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut writers = tokio::task::JoinSet::new();
     for writer in 0..6 {

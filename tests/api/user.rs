@@ -455,6 +455,179 @@ async fn five_failures_lock_an_account_whatever_the_password() {
 }
 
 #[tokio::test]
+async fn parallel_logins_with_the_right_password_all_get_in_and_parallel_guesses_get_five_tries() {
+    let app = users_app().await;
+    register(&app, "busy@example.com").await;
+    register(&app, "target@example.com").await;
+
+    // 32 at once with the right password: those behind the five in flight wait for them.
+    let logins = futures::future::join_all((0..32).map(|_| login(&app, "busy@example.com", PASSWORD))).await;
+    let statuses: Vec<u16> = logins.iter().map(|r| r.status().as_u16()).collect();
+    assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
+
+    // 32 guesses at once get no more tries than 32 in a row: five are checked, the rest refused
+    // for those failures, in words that say so.
+    let guesses =
+        futures::future::join_all((0..32).map(|_| login(&app, "target@example.com", "wrong password 1"))).await;
+    let mut refused = Vec::new();
+    let mut checked = 0;
+    for guess in guesses {
+        match guess.status().as_u16() {
+            401 => checked += 1,
+            429 => refused.push(problem(guess).await),
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!((checked, refused.len()), (5, 27));
+    for body in refused {
+        assert_eq!(body["code"], "too_many_attempts", "{body}");
+        assert!(
+            body["detail"].as_str().unwrap().contains("too many failed attempts"),
+            "{body}"
+        );
+    }
+}
+
+/// The argon2 hash stored for `email` (the app must be stopped).
+fn stored_hash(data_dir: &Path, email: &str) -> String {
+    // Read untyped: the user record is the service's own business; its hash is what is checked.
+    const USERS: onetime_storage::Table<String, Value> = onetime_storage::Table::new("users");
+    let store = Store::open(data_dir, &onetime_user::STORE).unwrap();
+    let users = store
+        .read_blocking(|tx| USERS.range(tx, .., onetime_storage::Direction::Forward, 100))
+        .unwrap();
+    let (_, user) = users.into_iter().find(|(_, user)| user["email"] == email).unwrap();
+    user["passwordHash"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn raised_argon2_parameters_rehash_a_password_at_the_next_login() {
+    let app = users_app().await;
+    register(&app, "kept@example.com").await;
+    let (mut config, data_dir) = app.stop().await;
+    let old = stored_hash(data_dir.path(), "kept@example.com");
+    assert!(old.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{old}");
+
+    config.set("users.argon2.memory_kib", 128);
+    config.set("users.argon2.iterations", 2);
+    let app = start(config, data_dir).await;
+    assert_eq!(login(&app, "kept@example.com", "wrong password 1").await.status(), 401);
+    let (config, data_dir) = app.stop().await;
+    assert_eq!(
+        stored_hash(data_dir.path(), "kept@example.com"),
+        old,
+        "a wrong password changes nothing"
+    );
+
+    let app = start(config, data_dir).await;
+    assert_eq!(login(&app, "kept@example.com", PASSWORD).await.status(), 200);
+    let (config, data_dir) = app.stop().await;
+    let new = stored_hash(data_dir.path(), "kept@example.com");
+    assert!(new.starts_with("$argon2id$v=19$m=128,t=2,p=1$"), "{new}");
+
+    // The password is the same: it still logs in, and the hash stays as it is now.
+    let app = start(config, data_dir).await;
+    assert_eq!(login(&app, "kept@example.com", PASSWORD).await.status(), 200);
+    let (_, data_dir) = app.stop().await;
+    assert_eq!(stored_hash(data_dir.path(), "kept@example.com"), new);
+}
+
+/// `POST /auth/verify-email/resend` as the holder of `access`.
+async fn resend(app: &TestApp, access: &str) -> reqwest::Response {
+    app.post_json_as("/auth/verify-email/resend", access, &json!({})).await
+}
+
+#[tokio::test]
+async fn a_verification_mail_is_resent_at_most_once_a_minute_and_not_once_verified() {
+    let app = users_app().await;
+    let registered = register(&app, "later@example.com").await;
+    let access = token(&registered, "accessToken");
+    assert_eq!(
+        app.post_json("/auth/verify-email/resend", &json!({})).await.status(),
+        401
+    );
+
+    // The registration mail counts: a resend right after it is too soon.
+    let soon = resend(&app, &access).await;
+    assert_eq!(soon.status(), 429);
+    let retry_after: u64 = soon.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert_eq!(problem(soon).await["code"], "rate_limited");
+    assert_eq!(mailed_tokens(&mail_dir(&app), "verify-email", 1).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_resent_link_verifies_and_earlier_links_stay_valid() {
+    let app = users_app_with(|c| c.set("users.verification_mail_interval_seconds", 1)).await;
+    let registered = register(&app, "twice@example.com").await;
+    let access = token(&registered, "accessToken");
+    let first = mailed_tokens(&mail_dir(&app), "verify-email", 1).await;
+
+    // Polling the limit rather than sleeping through it: the answer says when it lifts.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let accepted = loop {
+        let response = resend(&app, &access).await;
+        if response.status() != 429 {
+            break response;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the limit never lifted");
+        let wait = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        tokio::time::sleep(Duration::from_millis(200).min(Duration::from_secs(wait))).await;
+    };
+    assert_eq!(accepted.status(), 202);
+    assert_eq!(resend(&app, &access).await.status(), 429, "one a second here");
+    let both = mailed_tokens(&mail_dir(&app), "verify-email", 2).await;
+    assert_eq!(both.len(), 2);
+    let second = both.iter().find(|t| !first.contains(t)).unwrap();
+
+    // The first link still works; then the address is verified, and nothing more is sent.
+    let verified = app.post_json("/auth/verify-email", &json!({ "token": first[0] })).await;
+    assert_eq!(verified.status(), 200);
+    let again = app.post_json("/auth/verify-email", &json!({ "token": second })).await;
+    assert_eq!(again.status(), 200, "the second link is good until it expires");
+    let done = resend(&app, &access).await;
+    assert_eq!(done.status(), 409);
+    assert_eq!(problem(done).await["code"], "already_verified");
+}
+
+#[tokio::test]
+async fn the_pages_that_mails_link_to_are_served_and_call_the_api() {
+    let app = users_app().await;
+    for (page, form) in [
+        ("/verify-email", "data-page=\"verify-email\""),
+        ("/reset-password", "id=\"new-password\""),
+    ] {
+        let response = app.get(&format!("{page}?token=abc_DEF-123")).await;
+        assert_eq!(response.status(), 200, "{page}");
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{page}"
+        );
+        let html = response.text().await.unwrap();
+        assert!(html.contains(form), "{page}: {html}");
+        assert!(html.contains("<script src=\"/mail-links.js\""), "{page}");
+        assert!(!html.contains("<script>"), "no inline script in {page}");
+    }
+    let script = app.get("/mail-links.js").await;
+    assert_eq!(script.status(), 200);
+    assert!(
+        script.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("javascript")
+    );
+    let script = script.text().await.unwrap();
+    for call in ["\"/auth/verify-email\"", "\"/auth/password/reset\"", "newPassword"] {
+        assert!(script.contains(call), "the script calls {call}");
+    }
+    assert_eq!(app.get("/mail-links.css").await.status(), 200);
+    assert_eq!(app.get("/no-such-page").await.status(), 404);
+}
+
+#[tokio::test]
 async fn an_email_address_is_taken_in_any_case() {
     let app = users_app().await;
     register(&app, "kim@example.com").await;

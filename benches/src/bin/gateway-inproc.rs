@@ -161,6 +161,9 @@ fn gateway(
         health: Arc::new(GatewayOnlyHealth {
             started: Instant::now(),
         }),
+        // No request here carries a token: no session to look up.
+        clients: Default::default(),
+        tls: false,
     }
     .into_service::<Body>()
     .map_response(|response| response.map(Body::new))

@@ -10,10 +10,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use onetime::config::Config;
 use onetime::startup::Application;
-use onetime_common::auth::{JwtKeys, Role};
 use serde_json::{Value, json};
-
-const SECRET: &str = "index-latency-bench-secret-0123456789ab";
 
 fn rfc3339(at: time::OffsetDateTime) -> String {
     at.format(&time::format_description::well_known::Rfc3339)
@@ -43,10 +40,10 @@ async fn main() -> anyhow::Result<()> {
     let mut config = Config::load(None)?;
     config.data_dir = data.path().to_owned();
     config.server.addr = "127.0.0.1:0".parse()?;
-    config.auth.jwt_secret = SECRET.to_owned();
     config.log.level = "warn".to_owned();
     // The polling below would exhaust a client's bucket; rate limits are measured elsewhere.
     config.gateway.rate_limit.enabled = false;
+    config.set("users.require_verified_email", false);
     let _ = rustls::crypto::ring::default_provider().install_default();
     let app = Application::build(config.clone()).await?;
     let base = format!("http://{}", app.addr());
@@ -55,15 +52,23 @@ async fn main() -> anyhow::Result<()> {
         let _ = stopped.await;
     }));
 
-    let auth = &config.auth;
-    let keys = JwtKeys::new(
-        SECRET.as_bytes(),
-        &auth.issuer,
-        &auth.audience,
-        Duration::from_secs(3600),
-    );
-    let employer = keys.issue("bench-employer", Role::Employer).0;
+    // Posting needs an account; this one's address stays unverified, which the requirement
+    // being off (above) allows.
     let client = reqwest::Client::new();
+    let registered: Value = client
+        .post(format!("{base}/auth/register"))
+        .json(&json!({
+            "email": "bench-employer@example.com", "password": "correct horse 7", "name": "김원데",
+            "role": "employer",
+        }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let employer = registered["accessToken"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("registration failed: {registered}"))?
+        .to_owned();
     let mut latencies = Histogram::<u64>::new(3)?;
     let interval = Duration::from_millis(1000 / per_second.max(1));
     for n in 0..jobs {

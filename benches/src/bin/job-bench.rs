@@ -1,22 +1,20 @@
-//! Inputs for the job service benchmark (`benches/jobs.sh`), which drives onetime with oha:
-//! access tokens signed like the platform's, and job bodies to post, one JSON document a line.
+//! Inputs for the job service benchmark (`benches/jobs.sh`), which drives onetime with oha: job
+//! bodies to post, one JSON document a line. (The employer that posts them is a real account the
+//! script registers: posting needs one.)
 //!
 //! ```text
-//! job-bench token --secret S [--user bench-employer] [--role employer]
 //! job-bench bodies --count 100000 > jobs.jsonl
 //! ```
 
 use std::io::{BufWriter, Write};
-use std::time::Duration;
 
-use clap::{Parser, Subcommand, ValueEnum};
-use onetime_common::auth::{JwtKeys, Role};
+use clap::{Parser, Subcommand};
 use serde_json::json;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 #[derive(Parser)]
-#[command(about = "Tokens and job bodies for the job service benchmark")]
+#[command(about = "Job bodies for the job service benchmark")]
 struct Args {
     #[command(subcommand)]
     command: Command,
@@ -24,29 +22,12 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Prints an access token, as onetime with `auth.jwt_secret = SECRET` (and the default
-    /// issuer and audience) would issue it; valid for a day.
-    Token {
-        #[arg(long)]
-        secret: String,
-        #[arg(long, default_value = "bench-employer")]
-        user: String,
-        #[arg(long, value_enum, default_value = "employer")]
-        role: RoleArg,
-    },
     /// Prints `count` valid job bodies, one a line, spread evenly over the eight default
     /// categories, with varied titles, wages and times.
     Bodies {
         #[arg(long, default_value_t = 100_000)]
         count: u64,
     },
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum RoleArg {
-    Worker,
-    Employer,
-    Admin,
 }
 
 /// The default categories of the job service.
@@ -74,15 +55,6 @@ const TITLES: [&str; 8] = [
 
 fn main() -> anyhow::Result<()> {
     match Args::parse().command {
-        Command::Token { secret, user, role } => {
-            let role = match role {
-                RoleArg::Worker => Role::Worker,
-                RoleArg::Employer => Role::Employer,
-                RoleArg::Admin => Role::Admin,
-            };
-            let keys = JwtKeys::new(secret.as_bytes(), "onetime", "onetime", Duration::from_secs(86_400));
-            println!("{}", keys.issue(&user, role).0);
-        }
         Command::Bodies { count } => {
             let tomorrow = OffsetDateTime::now_utc().replace_nanosecond(0)? + time::Duration::days(1);
             let mut out = BufWriter::new(std::io::stdout().lock());

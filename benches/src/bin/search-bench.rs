@@ -14,7 +14,7 @@ use onetime_common::directory::{DirectoryError, JobDirectory};
 use onetime_common::events::job::{Application, Job};
 use onetime_job::DEFAULT_CATEGORIES;
 use onetime_search::synthetic::Generator;
-use onetime_search::{SearchParams, SearchService};
+use onetime_search::{SearchConfig, SearchParams, SearchService};
 
 /// The job service, as far as a rebuild sees it: open jobs in id order. Jobs are generated on
 /// demand (job `i` from seed `i`), so they take no memory of the benchmark's own.
@@ -142,7 +142,12 @@ fn main() -> anyhow::Result<()> {
     let background = onetime_common::service::Background::default();
     let clients = Arc::new(onetime_common::directory::Clients::default());
     clients.provide_jobs(directory);
-    let service = SearchService::open(dir.path().join("search"), clients, &background)?;
+    let service = SearchService::open(
+        dir.path().join("search"),
+        &SearchConfig::default(),
+        clients,
+        &background,
+    )?;
     while !service.is_complete() {
         std::thread::sleep(Duration::from_millis(20));
     }

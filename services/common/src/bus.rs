@@ -73,6 +73,14 @@ pub trait Subscriber: Send + Sync + 'static {
     /// Applies `events` (in order) and records `up_to` as its cursor for `source`, atomically.
     /// `up_to` may be past the last event: skipped events count as passed.
     fn apply(&self, source: &str, events: &[Envelope], up_to: u64) -> Result<(), HandlerError>;
+
+    /// How far through `source` its effects are durable, now that it has been handed everything
+    /// up to `handed`: the outbox keeps the rows after it. A subscriber whose `apply` is durable
+    /// when it returns keeps this default; one that makes its work durable later says less.
+    fn durable(&self, source: &str, handed: u64) -> Result<u64, HandlerError> {
+        let _ = source;
+        Ok(handed)
+    }
 }
 
 /// The handler half of a subscriber that keeps its effects in a redb store.
@@ -396,9 +404,24 @@ async fn run_pruner(store: Store, lanes: Vec<Arc<Lane>>, every: Duration, mut st
             _ = stop.wait_for(|stopping| *stopping) => return,
         }
         // A lane that has not loaded its cursor yet reports 0 and so holds everything back.
-        let passed = match lanes.iter().map(|lane| *lane.applied.borrow()).min() {
-            Some(passed) => passed,
-            None => *store.outbox_head().borrow(),
+        let handed: Vec<(Arc<Lane>, u64)> = lanes
+            .iter()
+            .map(|lane| (lane.clone(), *lane.applied.borrow()))
+            .collect();
+        let durable = blocking(move || {
+            handed.iter().try_fold(None, |passed: Option<u64>, (lane, handed)| {
+                let durable = lane.subscriber.durable(lane.source_name, *handed)?;
+                Ok(Some(passed.map_or(durable, |passed| passed.min(durable))))
+            })
+        })
+        .await;
+        let passed = match durable {
+            Ok(Some(passed)) => passed,
+            Ok(None) => *store.outbox_head().borrow(),
+            Err(error) => {
+                tracing::warn!(source = store.name(), %error, "a subscriber's progress is unknown; not pruning");
+                continue;
+            }
         };
         if passed > pruned_to {
             match store.write(move |tx| outbox::prune(tx, passed)).await {

@@ -94,6 +94,14 @@ impl ApiError {
         Self::validation(BTreeMap::from([(field.to_owned(), vec![message.into()])]))
     }
 
+    /// Files `message` under `field` in `errors`: for an answer with a code of its own that is
+    /// still about one field (`break_too_short` names `breakMinutes`).
+    pub fn with_field_error(mut self, field: &str, message: impl Into<String>) -> Self {
+        let errors = self.0.errors.get_or_insert_with(BTreeMap::new);
+        errors.entry(field.to_owned()).or_default().push(message.into());
+        self
+    }
+
     pub fn too_many_requests(retry_after: Duration) -> Self {
         let seconds = whole_seconds(retry_after);
         Self::new(

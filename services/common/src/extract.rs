@@ -1,18 +1,31 @@
-//! Request extractors whose rejections are problem+json, with the offending field named.
+//! Request extractors whose rejections are problem+json, with the offending field named; and
+//! the client's address as the gateway established it.
 //!
 //! axum's own `Json` and `Query` answer bad input with plain text; clients of this API expect
 //! every error in one shape, so services use these instead.
 
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use std::convert::Infallible;
+use std::net::IpAddr;
+
+use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequestParts, Request};
 use axum::http::{header, request::Parts};
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::ApiError;
 
 /// A JSON body. Malformed JSON is 400 `malformed_json`; well-formed JSON of the wrong shape
-/// (missing field, wrong type) is 422 `validation_failed` naming the field.
+/// (missing field, wrong type) is 422 `validation_failed` naming the field. As an answer it is
+/// axum's, so handlers use this one type both ways.
 pub struct Json<T>(pub T);
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
@@ -142,5 +155,19 @@ mod tests {
         let error = parse_json::<Role>(b"7").unwrap_err();
         assert_eq!(error.status, 422, "well-formed JSON of the wrong shape, enums included");
         assert!(matches!(parse_json::<Role>(br#""Worker""#), Ok(Role::Worker)));
+    }
+}
+
+/// The client's address: the peer's, or behind a trusted proxy the first `X-Forwarded-For` hop
+/// (`gateway.trust_forwarded_for`). The gateway puts it in every request it can tell it for;
+/// services use it for per-client decisions such as login throttling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddress(pub IpAddr);
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for ClientAddress {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Infallible> {
+        Ok(parts.extensions.get::<ClientAddress>().copied())
     }
 }

@@ -66,6 +66,26 @@ impl Sections {
     }
 }
 
+/// A service's config section: parsed with serde, then checked for what types cannot say.
+pub trait SectionConfig: DeserializeOwned {
+    /// Its top-level key, e.g. `"users"`.
+    const SECTION: &'static str;
+
+    /// Ranges and rules beyond the types; the message names the key.
+    fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl Sections {
+    /// `T`'s section, parsed and checked.
+    pub fn load<T: SectionConfig>(&self) -> Result<T, StartError> {
+        let config: T = self.get(T::SECTION)?;
+        config.check().map_err(StartError::Config)?;
+        Ok(config)
+    }
+}
+
 /// What a service is started with.
 pub struct Context<'a> {
     /// Its store, when its [`ServiceDef`] declared one.

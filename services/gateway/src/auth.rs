@@ -8,6 +8,8 @@ use http::header;
 use onetime_common::ApiError;
 use onetime_common::auth::{JwtKeys, Principal, TokenError};
 
+use crate::connections;
+
 /// The principal a request's token names: `None` without a token, an error for a bad one.
 pub fn principal_of(keys: &JwtKeys, request: &Request) -> Result<Option<Principal>, ApiError> {
     let Some(token) = token_of(request)? else {
@@ -38,11 +40,7 @@ fn token_of(request: &Request) -> Result<Option<String>, ApiError> {
             )),
         };
     }
-    let is_upgrade = request
-        .headers()
-        .get(header::UPGRADE)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
-    if !is_upgrade {
+    if !connections::is_websocket_upgrade(request) {
         return Ok(None);
     }
     let token = form_urlencoded::parse(request.uri().query().unwrap_or_default().as_bytes())

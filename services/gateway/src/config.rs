@@ -1,4 +1,5 @@
-//! The gateway's part of the configuration (`[gateway]`, `[cors]` and `[rate_limit]`).
+//! The gateway's part of the configuration (`[gateway]` with its `cors`, `rate_limit` and
+//! `connections` tables).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -16,11 +17,60 @@ pub struct GatewayConfig {
     pub trust_forwarded_for: bool,
     pub cors: CorsConfig,
     pub rate_limit: RateLimitConfig,
+    #[serde(default)]
+    pub connections: ConnectionsConfig,
 }
 
 impl GatewayConfig {
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_seconds)
+    }
+}
+
+/// Slow and idle connections, and how many may be open (see `connections.rs`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConnectionsConfig {
+    /// Seconds a connection has to deliver a request head once it is ready for one: after it
+    /// was accepted, or after its previous answer (so also the keep-alive idle limit).
+    pub header_read_timeout_seconds: u64,
+    /// Open HTTP connections, in total and from one client address.
+    pub max_connections: usize,
+    pub max_connections_per_client: usize,
+    /// Open WebSockets, in total and from one client address.
+    pub max_websockets: usize,
+    pub max_websockets_per_client: usize,
+}
+
+impl Default for ConnectionsConfig {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_seconds: 10,
+            max_connections: 512,
+            max_connections_per_client: 128,
+            max_websockets: 256,
+            max_websockets_per_client: 8,
+        }
+    }
+}
+
+impl ConnectionsConfig {
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_seconds)
+    }
+
+    /// Checks what the types cannot; the message names the key.
+    pub fn check(&self) -> Result<(), String> {
+        let limits = [
+            self.max_connections,
+            self.max_connections_per_client,
+            self.max_websockets,
+            self.max_websockets_per_client,
+        ];
+        if self.header_read_timeout_seconds == 0 || limits.contains(&0) {
+            return Err("every key of `gateway.connections` must be at least 1".to_owned());
+        }
+        Ok(())
     }
 }
 

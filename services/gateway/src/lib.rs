@@ -1,9 +1,11 @@
 //! The front door of onetime: one router over every service, wrapped in the layers each request
 //! passes (outermost first):
 //!
-//! request id → request scope (access log, metrics, request-id for errors) → CORS →
+//! request id (a client's only when short and plain) → request scope (access log, metrics,
+//! request-id for errors) → security headers → CORS →
 //! compression → panic guard (answers problem+json itself) → problem+json for bare errors →
-//! timeout → admission (per-IP rate limit → JWT verification → per-user rate limit) → body
+//! timeout → admission (per-IP rate limit → JWT verification, session still current →
+//! per-user rate limit) → body
 //! limit → the route.
 //!
 //! Plus the gateway's own endpoints: `/health`, `/ready`, `/metrics`, `/openapi.json`, `/docs`,
@@ -13,7 +15,9 @@ mod access;
 mod admission;
 mod auth;
 mod config;
+mod connections;
 mod docs;
+mod headers;
 mod health;
 mod observe;
 mod problem;
@@ -22,12 +26,15 @@ mod route;
 mod ui;
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes, HttpBody};
-use axum::{BoxError, Router};
+use axum::{BoxError, Router, ServiceExt};
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use http::{StatusCode, header};
 use onetime_common::auth::JwtKeys;
+use onetime_common::directory::Clients;
 use onetime_common::service::ServiceRoutes;
 use tower::{Service, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -37,7 +44,8 @@ use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
-pub use config::{CorsConfig, GatewayConfig, RateGroup, RateLimitConfig};
+pub use config::{ConnectionsConfig, CorsConfig, GatewayConfig, RateGroup, RateLimitConfig};
+pub use connections::ConnectionLimits;
 pub use health::{HealthReport, HealthSource, ServiceHealth, Status, StoreHealth};
 pub use observe::install_metrics_recorder;
 
@@ -47,6 +55,13 @@ pub struct Gateway {
     pub jwt: JwtKeys,
     pub services: Vec<ServiceRoutes>,
     pub health: Arc<dyn HealthSource>,
+    /// The read clients of the platform; the user service's [`SessionDirectory`] says whether a
+    /// token's session and account are current.
+    ///
+    /// [`SessionDirectory`]: onetime_common::directory::SessionDirectory
+    pub clients: Arc<Clients>,
+    /// Served over TLS: answers tell browsers to keep to HTTPS (`Strict-Transport-Security`).
+    pub tls: bool,
 }
 
 /// Compress text worth it: below about a packet, compressing costs more than it saves.
@@ -59,6 +74,37 @@ fn worth_compressing() -> impl tower_http::compression::Predicate {
 }
 
 impl Gateway {
+    /// Serves the application on `listener` (over TLS with `tls`) until `handle` stops it:
+    /// connections counted in `limits` (shared by every listener of the process) and held to
+    /// the header timeout of the configuration.
+    pub async fn serve(
+        self,
+        listener: std::net::TcpListener,
+        tls: Option<RustlsConfig>,
+        limits: &ConnectionLimits,
+        handle: axum_server::Handle<SocketAddr>,
+    ) -> std::io::Result<()> {
+        let config = self.config.connections.clone();
+        let counting = connections::Counting::new(limits, tls.is_none());
+        let app = self
+            .into_service::<hyper::body::Incoming>()
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let server = axum_server::from_tcp(listener)?.handle(handle);
+        match tls {
+            Some(tls) => {
+                let acceptor = RustlsAcceptor::new(tls).acceptor(counting);
+                connections::with_timeouts(server.acceptor(acceptor), &config)
+                    .serve(app)
+                    .await
+            }
+            None => {
+                connections::with_timeouts(server.acceptor(counting), &config)
+                    .serve(app)
+                    .await
+            }
+        }
+    }
+
     /// The complete application: the services' routes behind every layer, as one service that
     /// any hyper-based server (axum's, axum-server) can serve, whatever its request body type.
     ///
@@ -91,14 +137,17 @@ impl Gateway {
 
         let config = &self.config;
         let gate = admission::Gate {
-            limits: rate_limit::Limiters::new(&config.rate_limit, config.trust_forwarded_for),
+            limits: rate_limit::Limiters::new(&config.rate_limit),
             keys: self.jwt,
+            clients: self.clients,
+            trust_forwarded_for: config.trust_forwarded_for,
         };
         ServiceBuilder::new()
-            .map_request(|request: http::Request<B>| request.map(Body::new))
+            .map_request(|request: http::Request<B>| observe::drop_unsafe_request_id(request.map(Body::new)))
             .layer(SetRequestIdLayer::x_request_id(observe::MakeRequestUuidV7))
             .layer(PropagateRequestIdLayer::x_request_id())
             .layer(access::RequestScopeLayer::default())
+            .map_response(headers::stamp(self.tls))
             .layer(SetResponseHeaderLayer::appending(header::VARY, config::VARY_FOR_CORS))
             .layer(config.cors.layer())
             .layer(CompressionLayer::new().compress_when(worth_compressing()))

@@ -12,6 +12,31 @@ use tower_http::request_id::{MakeRequestId, RequestId};
 
 use crate::health::{HealthReport, HealthSource};
 
+const REQUEST_ID: &str = "x-request-id";
+
+/// The longest request id taken from a client.
+const MAX_CLIENT_REQUEST_ID: usize = 128;
+
+/// Drops a client's `x-request-id` unless it is one id of at most [`MAX_CLIENT_REQUEST_ID`]
+/// characters of `[A-Za-z0-9._:-]`, so that one is made instead. The id is echoed in answers
+/// and problem bodies and written to every log line of the request: anything else would let a
+/// client fill logs, forge log fields or bloat answers.
+pub fn drop_unsafe_request_id<B>(mut request: http::Request<B>) -> http::Request<B> {
+    let mut ids = request.headers().get_all(REQUEST_ID).iter();
+    let safe = matches!((ids.next(), ids.next()), (Some(id), None) if is_safe_request_id(id.as_bytes()));
+    if !safe {
+        request.headers_mut().remove(REQUEST_ID);
+    }
+    request
+}
+
+fn is_safe_request_id(id: &[u8]) -> bool {
+    (1..=MAX_CLIENT_REQUEST_ID).contains(&id.len())
+        && id
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
 /// Request ids are UUIDv7, so they sort by time in logs.
 #[derive(Clone, Copy)]
 pub struct MakeRequestUuidV7;
@@ -98,5 +123,32 @@ fn set_gauges(report: &HealthReport) {
             metrics::gauge!("onetime_bus_lag_events", "subscriber" => lane.subscriber, "source" => lane.source)
                 .set(lane.lag as f64);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_short_ids_of_safe_characters_are_kept() {
+        let kept = |ids: &[&str]| {
+            let mut request = http::Request::new(());
+            for id in ids {
+                request
+                    .headers_mut()
+                    .append(REQUEST_ID, HeaderValue::from_str(id).unwrap());
+            }
+            drop_unsafe_request_id(request).headers().contains_key(REQUEST_ID)
+        };
+        assert!(kept(&["client-chosen-42"]));
+        assert!(kept(&["0190a1b2-c3d4.e5:f6_A"]));
+        assert!(kept(&[&"a".repeat(128)]));
+        assert!(!kept(&[&"a".repeat(129)]));
+        assert!(!kept(&[""]));
+        assert!(!kept(&["two words"]));
+        assert!(!kept(&["id\",\"forged\":\"1"]));
+        assert!(!kept(&["a", "b"]), "two ids: neither is the request's");
+        assert!(!kept(&[]));
     }
 }

@@ -37,7 +37,6 @@ pub struct Limiters {
 
 struct Inner {
     groups: BTreeMap<String, Group>,
-    trust_forwarded_for: bool,
 }
 
 fn quota(per_minute: u32, burst: u32) -> Quota {
@@ -51,7 +50,7 @@ fn keyed<K: Hash + Eq + Clone>(per_minute: u32, burst: u32) -> Keyed<K> {
 }
 
 impl Limiters {
-    pub fn new(config: &RateLimitConfig, trust_forwarded_for: bool) -> Self {
+    pub fn new(config: &RateLimitConfig) -> Self {
         if !config.enabled {
             return Self { inner: None };
         }
@@ -67,10 +66,7 @@ impl Limiters {
                 (name.clone(), limits)
             })
             .collect();
-        let inner = Arc::new(Inner {
-            groups,
-            trust_forwarded_for,
-        });
+        let inner = Arc::new(Inner { groups });
         // Idle buckets are full buckets: forgetting them changes nothing but memory.
         let weak = Arc::downgrade(&inner);
         tokio::spawn(async move {
@@ -92,7 +88,6 @@ impl Limiters {
         let inner = self.inner.as_deref()?;
         Some(Buckets {
             group: inner.group_for(path)?,
-            trust_forwarded_for: inner.trust_forwarded_for,
         })
     }
 }
@@ -115,7 +110,7 @@ impl Inner {
 }
 
 /// The client's address: the peer's, or behind a trusted proxy the first `X-Forwarded-For` hop.
-fn client_ip(request: &Request, trust_forwarded_for: bool) -> Option<IpAddr> {
+pub fn client_ip(request: &Request, trust_forwarded_for: bool) -> Option<IpAddr> {
     if trust_forwarded_for {
         let forwarded = request
             .headers()
@@ -195,13 +190,12 @@ impl Allowance {
 /// One route group's buckets, for one request.
 pub struct Buckets<'a> {
     group: &'a Group,
-    trust_forwarded_for: bool,
 }
 
 impl Buckets<'_> {
     /// Takes a token from the client IP's bucket (nothing to count when the IP is unknown).
-    pub fn take_for_ip(&self, request: &Request) -> Result<Option<Allowance>, Exhausted> {
-        match client_ip(request, self.trust_forwarded_for) {
+    pub fn take_for_ip(&self, client: Option<IpAddr>) -> Result<Option<Allowance>, Exhausted> {
+        match client {
             Some(ip) => take(&self.group.by_ip, &ip).map(Some).map_err(Exhausted),
             None => Ok(None),
         }

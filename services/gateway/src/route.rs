@@ -4,6 +4,10 @@
 //! around each route, copies it onto the response, where the request scope outside the router
 //! reads it. [`RouteMetrics`] keeps each (route, method, status)'s counter and histogram, so a
 //! request does not build label keys.
+//!
+//! Every label comes from a fixed set, never from the request as sent: routes are templates (or
+//! `unmatched`), methods are the standard ones (or `other`), statuses are what the platform
+//! answers. A client cannot create series.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -86,7 +90,7 @@ pub struct RouteMetrics {
     handles: RwLock<HashMap<String, ByMethodAndStatus>>,
 }
 
-type ByMethodAndStatus = HashMap<(Method, StatusCode), Handles>;
+type ByMethodAndStatus = HashMap<(&'static str, StatusCode), Handles>;
 
 struct Handles {
     requests: Counter,
@@ -95,7 +99,7 @@ struct Handles {
 
 impl RouteMetrics {
     pub fn record(&self, method: &Method, route: &str, status: StatusCode, elapsed: Duration) {
-        let key = (method.clone(), status);
+        let key = (method_label(method), status);
         {
             let known = self.handles.read().unwrap_or_else(|poisoned| poisoned.into_inner());
             if let Some(handles) = known.get(route).and_then(|by_key| by_key.get(&key)) {
@@ -107,15 +111,35 @@ impl RouteMetrics {
         all.entry(route.to_owned())
             .or_default()
             .entry(key)
-            .or_insert_with(|| Handles::new(method, route, status))
+            .or_insert_with(|| Handles::new(key.0, route, status))
             .record(elapsed);
     }
 }
 
+/// The method's label: its name for the standard methods, `other` for whatever a client invents
+/// (any token is a valid method, and each would otherwise be a new series).
+fn method_label(method: &Method) -> &'static str {
+    static STANDARD: [Method; 9] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    STANDARD
+        .iter()
+        .find(|standard| *standard == method)
+        .map_or("other", Method::as_str)
+}
+
 impl Handles {
-    fn new(method: &Method, route: &str, status: StatusCode) -> Self {
+    fn new(method: &'static str, route: &str, status: StatusCode) -> Self {
         let labels = [
-            ("method", method.to_string()),
+            ("method", method.to_owned()),
             ("route", route.to_owned()),
             ("status", status.as_u16().to_string()),
         ];

@@ -1,5 +1,6 @@
-//! The gateway's layers around routes of a test service, over real HTTP and WebSocket:
-//! what a service sees of the caller, and what happens to slow, panicking or oversized requests.
+//! The gateway's layers around routes of a test service, served as onetime serves them, over
+//! real HTTP and WebSocket: what a service sees of the caller, what happens to slow, panicking
+//! or oversized requests, and how many WebSockets a client may hold.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -8,20 +9,20 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
 use axum::extract::WebSocketUpgrade;
 use axum::extract::ws::Message;
-use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use axum::{Router, ServiceExt};
 use futures::StreamExt;
 use onetime_common::auth::{JwtKeys, Principal, Role};
+use onetime_common::directory::{Clients, DirectoryError, SessionDirectory};
 use onetime_common::extract::Json;
 use onetime_common::service::ServiceRoutes;
 use onetime_gateway::{
-    CorsConfig, Gateway, GatewayConfig, HealthReport, HealthSource, RateGroup, RateLimitConfig, Status,
+    ConnectionLimits, ConnectionsConfig, CorsConfig, Gateway, GatewayConfig, HealthReport, HealthSource, RateGroup,
+    RateLimitConfig, Status,
 };
 use serde_json::{Value, json};
-use tower::ServiceExt as _;
 
 struct AlwaysOk;
 
@@ -39,6 +40,15 @@ impl HealthSource for AlwaysOk {
 
     fn is_ready(&self) -> bool {
         true
+    }
+}
+
+/// These tests are about the layers: every validly signed token's session goes on.
+struct EverySessionGoesOn;
+
+impl SessionDirectory for EverySessionGoesOn {
+    fn is_current(&self, _principal: &Principal) -> Result<bool, DirectoryError> {
+        Ok(true)
     }
 }
 
@@ -69,6 +79,12 @@ fn test_service() -> ServiceRoutes {
         .route("/panic", get(panics))
         .route("/echo", post(|Json(body): Json<Value>| async move { axum::Json(body) }))
         .route(
+            "/hold",
+            get(|_principal: Principal, upgrade: WebSocketUpgrade| async move {
+                upgrade.on_upgrade(|mut socket| async move { while let Some(Ok(_)) = socket.recv().await {} })
+            }),
+        )
+        .route(
             "/socket",
             get(|principal: Principal, upgrade: WebSocketUpgrade| async move {
                 upgrade.on_upgrade(move |mut socket| async move {
@@ -84,6 +100,10 @@ fn test_service() -> ServiceRoutes {
 }
 
 async fn serve() -> SocketAddr {
+    serve_with(ConnectionsConfig::default()).await
+}
+
+async fn serve_with(connections: ConnectionsConfig) -> SocketAddr {
     let groups = BTreeMap::from([(
         "default".to_owned(),
         RateGroup {
@@ -103,20 +123,22 @@ async fn serve() -> SocketAddr {
             max_age_seconds: 60,
         },
         rate_limit: RateLimitConfig { enabled: true, groups },
+        connections,
     };
+    let limits = ConnectionLimits::new(&config.connections, false);
+    let clients = Clients::default();
+    clients.provide_sessions(Arc::new(EverySessionGoesOn));
     let gateway = Gateway {
         config,
         jwt: keys(),
         services: vec![test_service()],
         health: Arc::new(AlwaysOk),
+        clients: Arc::new(clients),
+        tls: false,
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = gateway
-        .into_service::<axum::body::Body>()
-        .map_response(IntoResponse::into_response)
-        .into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    tokio::spawn(async move { gateway.serve(listener, None, &limits, Default::default()).await });
     addr
 }
 
@@ -227,4 +249,42 @@ async fn bodies_are_checked_for_type_syntax_and_size() {
         .unwrap();
     assert_eq!(big.status(), 413);
     assert_eq!(problem(big).await["code"], "payload_too_large");
+}
+
+#[tokio::test]
+async fn websockets_have_a_cap_of_their_own() {
+    let addr = serve_with(ConnectionsConfig {
+        max_websockets_per_client: 1,
+        ..ConnectionsConfig::default()
+    })
+    .await;
+    let token = keys().issue("user-9", Role::Worker).0;
+    let url = format!("ws://{addr}/hold?token={token}");
+    let (mut held, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+
+    match tokio_tungstenite::connect_async(&url).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 503);
+            let body: Value = serde_json::from_slice(response.body().as_deref().unwrap()).unwrap();
+            assert_eq!(body["code"], "too_many_connections");
+        }
+        other => panic!("a second WebSocket must be refused: {other:?}"),
+    }
+    let plain = reqwest::Client::new()
+        .get(format!("http://{addr}/whoami"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 200, "plain requests are counted apart");
+
+    held.close(None).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while tokio_tungstenite::connect_async(&url).await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the closed WebSocket's place came back"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

@@ -2,32 +2,17 @@
 //! become domain values. Responses are the published shapes of `onetime_common::events::job`,
 //! so clients and event consumers see the same job.
 
-use onetime_common::ApiError;
 use onetime_common::error::FieldErrors;
 use onetime_common::events::job::{JobStatus, Location, Wage};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::domain::{
-    ApplicationMessage, Availability, BelowMinimumWage, Category, CategoryName, CategorySlug, Description, Headcount,
-    Job, JobChanges, JobDraft, JobError, JobTitle, MinimumWage, Schedule, Terms,
+    ApplicationMessage, Availability, Category, CategoryName, CategorySlug, Description, Headcount, Job, JobChanges,
+    JobDraft, JobTitle, MinimumWage, Schedule, Terms, parse_break_minutes,
 };
-
-impl From<JobError> for ApiError {
-    fn from(error: JobError) -> Self {
-        ApiError::conflict(error.code(), error.to_string())
-    }
-}
-
-impl From<BelowMinimumWage> for ApiError {
-    fn from(error: BelowMinimumWage) -> Self {
-        ApiError::new(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "below_minimum_wage",
-            error.to_string(),
-        )
-    }
-}
+use crate::error::JobError;
+use crate::store::JobQuery;
 
 /// `POST /jobs`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -47,12 +32,17 @@ pub struct NewJob {
     /// After `startsAt`, at most 24 hours later, and in the future.
     #[serde(with = "time::serde::rfc3339")]
     pub ends_at: OffsetDateTime,
+    /// Unpaid break inside the shift, in minutes. Paid time of 4 hours or more needs at least
+    /// 30, of 8 hours or more at least 60 (`break_too_short`); at most half the span
+    /// (`break_too_long`). Omitted: 0 under 4 h of span, 30 up to 8 h 30, 60 from there.
+    pub break_minutes: Option<i64>,
     /// 1 to 100.
     pub headcount: i64,
 }
 
 impl NewJob {
-    pub fn parse(self, now: OffsetDateTime, minimum: MinimumWage) -> Result<JobDraft, ApiError> {
+    /// The draft this asks for, judged against the law as of `now`.
+    pub fn parse(self, now: OffsetDateTime, minimum: MinimumWage) -> Result<JobDraft, JobError> {
         let mut errors = FieldErrors::default();
         let title = errors.check("title", JobTitle::parse(&self.title));
         let description = errors.check("description", Description::parse(&self.description));
@@ -61,6 +51,7 @@ impl NewJob {
         let location = errors.check("location", parse_location(&self.location));
         let schedule = errors.check("endsAt", Schedule::parse(self.starts_at, self.ends_at, now));
         let headcount = errors.check("headcount", Headcount::parse(self.headcount));
+        let break_minutes = changed(&mut errors, "breakMinutes", self.break_minutes.map(parse_break_minutes));
         let (
             Some(title),
             Some(description),
@@ -69,7 +60,17 @@ impl NewJob {
             Some(location),
             Some(schedule),
             Some(headcount),
-        ) = (title, description, category, wage, location, schedule, headcount)
+            Ok(break_minutes),
+        ) = (
+            title,
+            description,
+            category,
+            wage,
+            location,
+            schedule,
+            headcount,
+            break_minutes,
+        )
         else {
             return Err(errors.into());
         };
@@ -78,7 +79,7 @@ impl NewJob {
             description,
             category,
             location,
-            terms: Terms::new(wage, schedule, minimum)?,
+            terms: Terms::new(wage, schedule, break_minutes, minimum)?,
             headcount,
         })
     }
@@ -98,8 +99,9 @@ pub enum EditableStatus {
     Closed,
 }
 
-/// `PUT /jobs/:id`: every field optional; absent or `null` keeps the current value. Wage,
-/// schedule and headcount are fixed once a worker is accepted or the job is funded.
+/// `PUT /jobs/:id`: every field optional; absent or `null` keeps the current value, except that
+/// a new schedule without `breakMinutes` gets the default break for its span. Wage, schedule,
+/// break and headcount are fixed once a worker is accepted or the job is funded.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct JobPatch {
@@ -112,14 +114,16 @@ pub struct JobPatch {
     pub starts_at: Option<OffsetDateTime>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub ends_at: Option<OffsetDateTime>,
+    /// Minutes; the rules of `POST /jobs`.
+    pub break_minutes: Option<i64>,
     pub headcount: Option<i64>,
     pub status: Option<EditableStatus>,
 }
 
 impl JobPatch {
-    /// The changes to `job` this asks for. A new wage or schedule is checked together with the
-    /// part that stays, against today's minimum wage.
-    pub fn parse(self, job: &Job, now: OffsetDateTime, minimum: MinimumWage) -> Result<JobChanges, ApiError> {
+    /// The changes to `job` this asks for. A new wage, schedule or break is checked together
+    /// with the parts that stay, against today's law.
+    pub fn parse(self, job: &Job, now: OffsetDateTime, minimum: MinimumWage) -> Result<JobChanges, JobError> {
         let mut errors = FieldErrors::default();
         let current = job.terms();
         let title = changed(&mut errors, "title", self.title.map(|t| JobTitle::parse(&t)));
@@ -131,7 +135,8 @@ impl JobPatch {
         let category = changed(&mut errors, "category", self.category.map(|c| CategorySlug::parse(&c)));
         let location = changed(&mut errors, "location", self.location.map(|l| parse_location(&l)));
         let headcount = changed(&mut errors, "headcount", self.headcount.map(Headcount::parse));
-        let terms_change = self.wage.is_some() || self.starts_at.is_some() || self.ends_at.is_some();
+        let reschedules = self.starts_at.is_some() || self.ends_at.is_some();
+        let terms_change = self.wage.is_some() || reschedules || self.break_minutes.is_some();
         let wage = changed(
             &mut errors,
             "wage",
@@ -140,7 +145,7 @@ impl JobPatch {
         let schedule = changed(
             &mut errors,
             "endsAt",
-            (self.starts_at.is_some() || self.ends_at.is_some()).then(|| {
+            reschedules.then(|| {
                 Schedule::parse(
                     self.starts_at.unwrap_or(current.schedule().starts_at()),
                     self.ends_at.unwrap_or(current.schedule().ends_at()),
@@ -148,15 +153,35 @@ impl JobPatch {
                 )
             }),
         );
-        let (Ok(title), Ok(description), Ok(category), Ok(location), Ok(headcount), Ok(wage), Ok(schedule)) =
-            (title, description, category, location, headcount, wage, schedule)
+        let break_minutes = changed(&mut errors, "breakMinutes", self.break_minutes.map(parse_break_minutes));
+        let (
+            Ok(title),
+            Ok(description),
+            Ok(category),
+            Ok(location),
+            Ok(headcount),
+            Ok(wage),
+            Ok(schedule),
+            Ok(break_minutes),
+        ) = (
+            title,
+            description,
+            category,
+            location,
+            headcount,
+            wage,
+            schedule,
+            break_minutes,
+        )
         else {
             return Err(errors.into());
         };
         let terms = if terms_change {
             let wage = wage.unwrap_or_else(|| current.wage().clone());
+            // A new span without a break takes the default for it; the old break may not fit.
+            let break_minutes = break_minutes.or((!reschedules).then(|| current.break_minutes()));
             let schedule = schedule.unwrap_or_else(|| current.schedule().clone());
-            Some(Terms::new(wage, schedule, minimum)?)
+            Some(Terms::new(wage, schedule, break_minutes, minimum)?)
         } else {
             None
         };
@@ -195,15 +220,19 @@ pub struct JobFilter {
 }
 
 impl JobFilter {
-    /// 400 for `status=cancelled`: those jobs are gone, asking for them is a mistake.
-    pub fn check(&self) -> Result<(), ApiError> {
+    /// The filters as the store takes them; 400 for `status=cancelled`: those jobs are gone,
+    /// asking for them is a mistake.
+    pub fn parse(self) -> Result<JobQuery, JobError> {
         if self.status == Some(JobStatus::Cancelled) {
-            return Err(ApiError::bad_request(
-                "invalid_query",
+            return Err(JobError::BadQuery(
                 "query parameter `status`: cancelled jobs are not listed",
             ));
         }
-        Ok(())
+        Ok(JobQuery {
+            status: self.status,
+            category: self.category,
+            employer_id: self.employer_id,
+        })
     }
 }
 
@@ -216,8 +245,8 @@ pub struct NewApplication {
 }
 
 impl NewApplication {
-    pub fn parse(self) -> Result<Option<ApplicationMessage>, ApiError> {
-        ApplicationMessage::parse(self.message.as_deref()).map_err(|e| ApiError::invalid_field("message", e))
+    pub fn parse(self) -> Result<Option<ApplicationMessage>, JobError> {
+        ApplicationMessage::parse(self.message.as_deref()).map_err(|e| JobError::invalid("message", e))
     }
 }
 
@@ -264,7 +293,7 @@ pub struct NewCategory {
 }
 
 impl NewCategory {
-    pub fn parse(self) -> Result<(CategorySlug, CategoryName), ApiError> {
+    pub fn parse(self) -> Result<(CategorySlug, CategoryName), JobError> {
         let mut errors = FieldErrors::default();
         let slug = errors.check("slug", CategorySlug::parse(&self.slug));
         let name = errors.check("name", CategoryName::parse(&self.name));

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use onetime_common::service::SectionConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::MinimumWage;
@@ -10,7 +11,7 @@ use crate::domain::MinimumWage;
 #[serde(deny_unknown_fields)]
 pub struct JobsConfig {
     /// The legal minimum hourly wage in won; hourly wages below it, and daily wages below it
-    /// times the job's hours, are refused.
+    /// times the job's paid hours (the span less the break), are refused.
     pub minimum_hourly_wage: i64,
     /// How long after a job's end the scheduler completes it, when its owner has not.
     pub auto_complete_after: HumaneDuration,
@@ -18,9 +19,10 @@ pub struct JobsConfig {
     pub scheduler_interval: HumaneDuration,
 }
 
-impl JobsConfig {
-    /// Checks what the types cannot; the message names the key.
-    pub fn check(&self) -> Result<(), String> {
+impl SectionConfig for JobsConfig {
+    const SECTION: &'static str = "jobs";
+
+    fn check(&self) -> Result<(), String> {
         if !(1..=1_000_000).contains(&self.minimum_hourly_wage) {
             return Err("`jobs.minimum_hourly_wage` must be 1 to 1000000 won".to_owned());
         }
@@ -32,7 +34,9 @@ impl JobsConfig {
         }
         Ok(())
     }
+}
 
+impl JobsConfig {
     pub(crate) fn minimum_wage(&self) -> MinimumWage {
         MinimumWage(self.minimum_hourly_wage)
     }

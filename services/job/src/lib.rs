@@ -14,7 +14,10 @@
 mod api;
 mod config;
 mod domain;
+mod error;
 mod events;
+mod funding;
+mod jobs;
 mod routes;
 mod scheduler;
 mod store;
@@ -25,11 +28,14 @@ use onetime_common::bus::StoreSubscriber;
 use onetime_common::directory::{DirectoryError, JobDirectory};
 use onetime_common::events::job::{Application, Job};
 use onetime_common::events::payment;
-use onetime_common::service::{Context, Sections, Service, ServiceDef, StartError};
+use onetime_common::service::{Context, SectionConfig, Sections, Service, ServiceDef, StartError};
 use onetime_storage::{StorageError, Store, StoreSpec};
 
 pub use config::{HumaneDuration, JobsConfig};
 pub use domain::DEFAULT_CATEGORIES;
+
+use crate::funding::Funding;
+use crate::jobs::Jobs;
 
 /// The job store: `jobs.redb`.
 pub const STORE: StoreSpec = store::SPEC;
@@ -37,32 +43,23 @@ pub const STORE: StoreSpec = store::SPEC;
 /// The service's name: bus source, `/health` key.
 pub const NAME: &str = onetime_common::events::job::SOURCE;
 
-/// Its configuration section.
-const SECTION: &str = "jobs";
-
 /// The job service as the platform wires it.
 pub const SERVICE: ServiceDef = ServiceDef {
     name: NAME,
     store: Some(STORE),
-    config_sections: &[SECTION],
+    config_sections: &[JobsConfig::SECTION],
     check_config,
     start,
 };
 
-fn config(sections: &Sections) -> Result<JobsConfig, StartError> {
-    let config: JobsConfig = sections.get(SECTION)?;
-    config.check().map_err(StartError::Config)?;
-    Ok(config)
-}
-
 pub fn check_config(sections: &Sections) -> Result<(), StartError> {
-    config(sections).map(drop)
+    sections.load::<JobsConfig>().map(drop)
 }
 
 /// Seeds the default categories into a new store, starts the completion scheduler, provides
-/// the job directory, and follows payments ([`events::Funding`]).
+/// the job directory, and follows payments ([`Funding`]).
 pub fn start(ctx: Context<'_>) -> Result<Service, StartError> {
-    let config = config(ctx.config)?;
+    let config: JobsConfig = ctx.config.load()?;
     let store = ctx.store()?;
     store.write_blocking(store::seed_categories)?;
     ctx.background.spawn(scheduler::run(
@@ -72,8 +69,9 @@ pub fn start(ctx: Context<'_>) -> Result<Service, StartError> {
         ctx.background.stopping(),
     ));
     ctx.clients.provide_jobs(Arc::new(Directory(store.clone())));
-    Ok(Service::new(routes::router(store.clone(), config), routes::openapi())
-        .subscribe(payment::SOURCE, Arc::new(StoreSubscriber::new(store, events::Funding))))
+    let jobs = Jobs::new(store.clone(), config.minimum_wage(), ctx.clients.clone());
+    Ok(Service::new(routes::router(Arc::new(jobs)), routes::openapi())
+        .subscribe(payment::SOURCE, Arc::new(StoreSubscriber::new(store, Funding))))
 }
 
 /// [`JobDirectory`] on the job store, in-process.
@@ -92,7 +90,7 @@ impl JobDirectory for Directory {
             .read_blocking(|tx| {
                 let jobs = store::open_jobs(tx, after, limit)?;
                 jobs.iter()
-                    .map(|job| events::published(tx, job))
+                    .map(|job| store::published(tx, job))
                     .collect::<Result<_, StorageError>>()
             })
             .map_err(unavailable)
@@ -101,7 +99,7 @@ impl JobDirectory for Directory {
     fn job(&self, id: &str) -> Result<Option<Job>, DirectoryError> {
         self.0
             .read_blocking(|tx| match store::any_job(tx, id)? {
-                Some(job) => events::published(tx, &job).map(Some),
+                Some(job) => store::published(tx, &job).map(Some),
                 None => Ok(None),
             })
             .map_err(unavailable)

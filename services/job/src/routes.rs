@@ -1,6 +1,6 @@
-//! The job service's HTTP handlers: extract, run one store operation, answer in the published
-//! shape. Who may call what is checked here (roles, by extractor, before the body is read) and
-//! in the store operation (ownership, against the job as the transaction sees it).
+//! The job service's HTTP handlers and their OpenAPI description. Each one extracts, calls
+//! [`Jobs`], and shapes the answer in the published form. Roles are checked here, by extractor,
+//! before the body is read; ownership by the use case, against the job as its transaction sees it.
 
 use std::sync::Arc;
 
@@ -14,27 +14,16 @@ use onetime_common::error::Problem;
 use onetime_common::events::job::{Application, Job, JobStatus, Location, Wage, WageKind};
 use onetime_common::extract::{Json, Query};
 use onetime_common::paging::{Page, PageQuery};
-use onetime_storage::Store;
-use time::OffsetDateTime;
 use utoipa::OpenApi;
 
-use crate::JobsConfig;
 use crate::api::{
     CategoryView, Decision, EditableStatus, JobFilter, JobPatch, NewApplication, NewCategory, NewJob, Verdict,
 };
-use crate::store::{self, JobQuery};
+use crate::jobs::Jobs;
 
-#[derive(Clone)]
-struct AppState {
-    store: Store,
-    config: Arc<JobsConfig>,
-}
+type Answer<T> = Result<Json<T>, ApiError>;
 
-pub fn router(store: Store, config: JobsConfig) -> Router {
-    let state = AppState {
-        store,
-        config: Arc::new(config),
-    };
+pub fn router(jobs: Arc<Jobs>) -> Router {
     Router::new()
         .route("/jobs", get(list_jobs).post(post_job))
         .route("/jobs/{id}", get(get_job).put(edit_job).delete(cancel_job))
@@ -45,7 +34,7 @@ pub fn router(store: Store, config: JobsConfig) -> Router {
         .route("/applications", get(own_applications))
         .route("/applications/{id}", axum::routing::delete(withdraw))
         .route("/categories", get(list_categories).post(add_category))
-        .with_state(state)
+        .with_state(jobs)
 }
 
 #[derive(OpenApi)]
@@ -91,10 +80,6 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     JobApi::openapi()
 }
 
-fn now() -> OffsetDateTime {
-    OffsetDateTime::now_utc()
-}
-
 /// Visible jobs, newest first.
 #[utoipa::path(
     get,
@@ -103,23 +88,16 @@ fn now() -> OffsetDateTime {
     params(JobFilter, PageQuery),
     responses(
         (status = 200, body = Page<Job>),
-        (status = 400, description = "A bad filter, limit or cursor", body = Problem),
+        (status = 400, description = "A bad filter, limit or cursor", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn list_jobs(
-    State(state): State<AppState>,
+    State(jobs): State<Arc<Jobs>>,
     Query(filter): Query<JobFilter>,
     Query(page): Query<PageQuery>,
-) -> Result<axum::Json<Page<Job>>, ApiError> {
-    filter.check()?;
-    let page = page.parse()?;
-    let query = JobQuery {
-        status: filter.status,
-        category: filter.category,
-        employer_id: filter.employer_id,
-    };
-    let jobs = state.store.read(move |tx| store::jobs(tx, &query, &page)).await?;
-    Ok(axum::Json(jobs.map(|job| job.published())))
+) -> Answer<Page<Job>> {
+    let listed = jobs.list(filter, page.parse()?).await?;
+    Ok(Json(listed.map(|job| job.published())))
 }
 
 /// Posts a job (employers only); emits `job.created`.
@@ -131,23 +109,18 @@ async fn list_jobs(
     security(("bearer" = [])),
     responses(
         (status = 201, body = Job),
-        (status = 401, body = Problem),
-        (status = 403, description = "Not an employer", body = Problem),
-        (status = 422, description = "`validation_failed`, or `below_minimum_wage`", body = Problem),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an employer, or `email_not_verified`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`, `break_too_short`, `break_too_long` (both with `errors.breakMinutes`), or `below_minimum_wage`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn post_job(
-    State(state): State<AppState>,
+    State(jobs): State<Arc<Jobs>>,
     employer: Authorized<roles::Employer>,
     Json(input): Json<NewJob>,
-) -> Result<(StatusCode, axum::Json<Job>), ApiError> {
-    let now = now();
-    let draft = input.parse(now, state.config.minimum_wage())?;
-    let job = state
-        .store
-        .write(move |tx| store::post_job(tx, &employer.user_id, draft, now))
-        .await?;
-    Ok((StatusCode::CREATED, axum::Json(job.published())))
+) -> Result<(StatusCode, Json<Job>), ApiError> {
+    let job = jobs.post(&employer.user_id, input).await?;
+    Ok((StatusCode::CREATED, Json(job.published())))
 }
 
 /// One job; cancelled jobs are not found.
@@ -156,11 +129,13 @@ async fn post_job(
     path = "/jobs/{id}",
     tag = "job",
     params(("id" = String, Path)),
-    responses((status = 200, body = Job), (status = 404, body = Problem))
+    responses(
+        (status = 200, body = Job),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
 )]
-async fn get_job(State(state): State<AppState>, Path(id): Path<String>) -> Result<axum::Json<Job>, ApiError> {
-    let job = state.store.read(move |tx| store::job(tx, &id)).await?;
-    Ok(axum::Json(job.published()))
+async fn get_job(State(jobs): State<Arc<Jobs>>, Path(id): Path<String>) -> Answer<Job> {
+    Ok(Json(jobs.job(&id).await?.published()))
 }
 
 /// Edits a job (owner); `status` closes it to applications or opens it again. Emits
@@ -174,26 +149,20 @@ async fn get_job(State(state): State<AppState>, Path(id): Path<String>) -> Resul
     security(("bearer" = [])),
     responses(
         (status = 200, body = Job),
-        (status = 401, body = Problem),
-        (status = 403, description = "Not the owner", body = Problem),
-        (status = 404, body = Problem),
-        (status = 409, description = "`job_not_editable` (completed), `terms_locked`, `invalid_transition`", body = Problem),
-        (status = 422, description = "`validation_failed`, or `below_minimum_wage`", body = Problem),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the owner", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`job_not_editable` (completed), `terms_locked`, `invalid_transition`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`, `break_too_short`, `break_too_long` (both with `errors.breakMinutes`), or `below_minimum_wage`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn edit_job(
-    State(state): State<AppState>,
+    State(jobs): State<Arc<Jobs>>,
     caller: Principal,
     Path(id): Path<String>,
     Json(patch): Json<JobPatch>,
-) -> Result<axum::Json<Job>, ApiError> {
-    let now = now();
-    let minimum = state.config.minimum_wage();
-    let job = state
-        .store
-        .write(move |tx| store::edit_job(tx, &id, &caller, now, |job| patch.parse(job, now, minimum)))
-        .await?;
-    Ok(axum::Json(job.published()))
+) -> Answer<Job> {
+    Ok(Json(jobs.edit(&caller.user_id, &id, patch).await?.published()))
 }
 
 /// Cancels a job (owner): kept for history, gone from reads and lists; pending applications are
@@ -206,22 +175,18 @@ async fn edit_job(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Cancelled"),
-        (status = 401, body = Problem),
-        (status = 403, description = "Not the owner", body = Problem),
-        (status = 404, body = Problem),
-        (status = 409, description = "`job_not_editable`: completed", body = Problem),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the owner", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`job_not_editable`: completed", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn cancel_job(
-    State(state): State<AppState>,
+    State(jobs): State<Arc<Jobs>>,
     caller: Principal,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let now = now();
-    state
-        .store
-        .write(move |tx| store::cancel_job(tx, &id, &caller, now))
-        .await?;
+    jobs.cancel(&caller.user_id, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -235,26 +200,21 @@ async fn cancel_job(
     security(("bearer" = [])),
     responses(
         (status = 201, body = Application),
-        (status = 401, body = Problem),
-        (status = 403, description = "Not a worker", body = Problem),
-        (status = 404, body = Problem),
-        (status = 409, description = "`already_applied` or `job_not_open`", body = Problem),
-        (status = 422, body = Problem),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a worker, or `email_not_verified`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_applied` or `job_not_open`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn apply(
-    State(state): State<AppState>,
+    State(jobs): State<Arc<Jobs>>,
     worker: Authorized<roles::Worker>,
     Path(id): Path<String>,
     Json(input): Json<NewApplication>,
-) -> Result<(StatusCode, axum::Json<Application>), ApiError> {
-    let message = input.parse()?;
-    let now = now();
-    let application = state
-        .store
-        .write(move |tx| store::apply(tx, &id, &worker.user_id, message, now))
-        .await?;
-    Ok((StatusCode::CREATED, axum::Json(application.published())))
+) -> Result<(StatusCode, Json<Application>), ApiError> {
+    let application = jobs.apply(&worker.user_id, &id, input).await?;
+    Ok((StatusCode::CREATED, Json(application.published())))
 }
 
 /// The applications to a job (owner), newest first.
@@ -266,24 +226,20 @@ async fn apply(
     security(("bearer" = [])),
     responses(
         (status = 200, body = Page<Application>),
-        (status = 400, body = Problem),
-        (status = 401, body = Problem),
-        (status = 403, description = "Not the owner", body = Problem),
-        (status = 404, body = Problem),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the owner", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn job_applications(
-    State(state): State<AppState>,
+    State(jobs): State<Arc<Jobs>>,
     caller: Principal,
     Path(id): Path<String>,
     Query(page): Query<PageQuery>,
-) -> Result<axum::Json<Page<Application>>, ApiError> {
-    let page = page.parse()?;
-    let applications = state
-        .store
-        .read(move |tx| store::applications_for_owner(tx, &id, &caller, &page))
-        .await?;
-    Ok(axum::Json(applications.map(|a| a.published())))
+) -> Answer<Page<Application>> {
+    let applications = jobs.applications_to(&caller.user_id, &id, page.parse()?).await?;
+    Ok(Json(applications.map(|a| a.published())))
 }
 
 /// Accepts or rejects a pending application (owner). Accepting the last place fills the job and
@@ -298,26 +254,22 @@ async fn job_applications(
     security(("bearer" = [])),
     responses(
         (status = 200, body = Application),
-        (status = 401, body = Problem),
-        (status = 403, description = "Not the owner", body = Problem),
-        (status = 404, body = Problem),
-        (status = 409, description = "`job_not_open` or `application_not_pending`", body = Problem),
-        (status = 422, body = Problem),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the owner", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`job_not_open` or `application_not_pending`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn decide(
-    State(state): State<AppState>,
+    State(jobs): State<Arc<Jobs>>,
     caller: Principal,
     Path((id, application_id)): Path<(String, String)>,
     Json(decision): Json<Decision>,
-) -> Result<axum::Json<Application>, ApiError> {
-    let now = now();
+) -> Answer<Application> {
     let accept = decision.status == Verdict::Accepted;
-    let application = state
-        .store
-        .write(move |tx| store::decide(tx, &id, &application_id, &caller, accept, now))
-        .await?;
-    Ok(axum::Json(application.published()))
+    let application = jobs.decide(&caller.user_id, &id, &application_id, accept).await?;
+    Ok(Json(application.published()))
 }
 
 /// Completes a job (owner) that has started and has accepted workers; emits `job.completed`,
@@ -330,23 +282,14 @@ async fn decide(
     security(("bearer" = [])),
     responses(
         (status = 200, body = Job),
-        (status = 401, body = Problem),
-        (status = 403, description = "Not the owner", body = Problem),
-        (status = 404, body = Problem),
-        (status = 409, description = "`no_accepted_workers`, `job_not_started`, `invalid_transition`", body = Problem),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the owner", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`no_accepted_workers`, `job_not_started`, `invalid_transition`", body = Problem, content_type = "application/problem+json"),
     )
 )]
-async fn complete(
-    State(state): State<AppState>,
-    caller: Principal,
-    Path(id): Path<String>,
-) -> Result<axum::Json<Job>, ApiError> {
-    let now = now();
-    let job = state
-        .store
-        .write(move |tx| store::complete(tx, &id, &caller, now))
-        .await?;
-    Ok(axum::Json(job.published()))
+async fn complete(State(jobs): State<Arc<Jobs>>, caller: Principal, Path(id): Path<String>) -> Answer<Job> {
+    Ok(Json(jobs.complete(&caller.user_id, &id).await?.published()))
 }
 
 /// The caller's own applications (workers only), newest first.
@@ -358,22 +301,18 @@ async fn complete(
     security(("bearer" = [])),
     responses(
         (status = 200, body = Page<Application>),
-        (status = 400, body = Problem),
-        (status = 401, body = Problem),
-        (status = 403, description = "Not a worker", body = Problem),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a worker", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn own_applications(
-    State(state): State<AppState>,
+    State(jobs): State<Arc<Jobs>>,
     worker: Authorized<roles::Worker>,
     Query(page): Query<PageQuery>,
-) -> Result<axum::Json<Page<Application>>, ApiError> {
-    let page = page.parse()?;
-    let applications = state
-        .store
-        .read(move |tx| store::applications_of_worker(tx, &worker.user_id, &page))
-        .await?;
-    Ok(axum::Json(applications.map(|a| a.published())))
+) -> Answer<Page<Application>> {
+    let applications = jobs.applications_of(&worker.user_id, page.parse()?).await?;
+    Ok(Json(applications.map(|a| a.published())))
 }
 
 /// Withdraws one of the caller's pending applications (workers only); it is deleted and the
@@ -386,21 +325,18 @@ async fn own_applications(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Withdrawn"),
-        (status = 401, body = Problem),
-        (status = 403, description = "Not a worker", body = Problem),
-        (status = 404, description = "No such application of the caller's", body = Problem),
-        (status = 409, description = "`application_not_pending`", body = Problem),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a worker", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such application of the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`application_not_pending`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn withdraw(
-    State(state): State<AppState>,
+    State(jobs): State<Arc<Jobs>>,
     worker: Authorized<roles::Worker>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .store
-        .write(move |tx| store::withdraw(tx, &id, &worker.user_id))
-        .await?;
+    jobs.withdraw(&worker.user_id, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -411,9 +347,9 @@ async fn withdraw(
     tag = "job",
     responses((status = 200, body = Page<CategoryView>))
 )]
-async fn list_categories(State(state): State<AppState>) -> Result<axum::Json<Page<CategoryView>>, ApiError> {
-    let categories = state.store.read(store::categories).await?;
-    Ok(axum::Json(Page {
+async fn list_categories(State(jobs): State<Arc<Jobs>>) -> Answer<Page<CategoryView>> {
+    let categories = jobs.categories().await?;
+    Ok(Json(Page {
         items: categories.iter().map(CategoryView::from).collect(),
         next_cursor: None,
     }))
@@ -428,18 +364,17 @@ async fn list_categories(State(state): State<AppState>) -> Result<axum::Json<Pag
     security(("bearer" = [])),
     responses(
         (status = 201, body = CategoryView),
-        (status = 401, body = Problem),
-        (status = 403, description = "Not an admin", body = Problem),
-        (status = 409, description = "`category_exists`", body = Problem),
-        (status = 422, body = Problem),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`category_exists`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn add_category(
-    State(state): State<AppState>,
+    State(jobs): State<Arc<Jobs>>,
     _admin: Authorized<roles::Admin>,
     Json(input): Json<NewCategory>,
-) -> Result<(StatusCode, axum::Json<CategoryView>), ApiError> {
-    let (slug, name) = input.parse()?;
-    let category = state.store.write(move |tx| store::add_category(tx, slug, name)).await?;
-    Ok((StatusCode::CREATED, axum::Json(CategoryView::from(&category))))
+) -> Result<(StatusCode, Json<CategoryView>), ApiError> {
+    let category = jobs.add_category(input).await?;
+    Ok((StatusCode::CREATED, Json(CategoryView::from(&category))))
 }

@@ -5,11 +5,11 @@
 use std::future::Future;
 use std::time::Duration;
 
-use onetime_common::ApiError;
 use onetime_storage::Store;
 use time::OffsetDateTime;
 use tokio::time::MissedTickBehavior;
 
+use crate::error::JobError;
 use crate::store;
 
 /// Jobs looked at per transaction of the queue read.
@@ -35,7 +35,7 @@ pub async fn run(store: Store, every: Duration, grace: Duration, stopping: impl 
 }
 
 /// One pass: completes every job due now; returns how many.
-async fn complete_due(store: &Store, grace: time::Duration) -> Result<usize, ApiError> {
+async fn complete_due(store: &Store, grace: time::Duration) -> Result<usize, JobError> {
     let mut completed = 0;
     loop {
         let now = OffsetDateTime::now_utc();

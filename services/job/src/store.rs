@@ -6,24 +6,27 @@
 //! requests racing for a job's last place, or one worker applying twice at once, are serialised:
 //! the second sees what the first committed.
 
-use onetime_common::ApiError;
-use onetime_common::auth::Principal;
-use onetime_common::events::job::{CompletedBy, JobStatus, RejectionReason};
+use onetime_common::events::job::{self as catalogue, CompletedBy, JobStatus, RejectionReason};
 use onetime_common::events::new_id;
 use onetime_common::paging::{Page, PageRequest};
-use onetime_storage::{Direction, Index, ReadTx, Readable, Record, StorageError, StoreSpec, Table, WriteTx};
+use onetime_storage::{Direction, Index, Migration, ReadTx, Readable, Record, StorageError, StoreSpec, Table, WriteTx};
 use time::{Duration, OffsetDateTime};
 
 use crate::domain::{
     Application, ApplicationMessage, ApplicationStatus, Category, CategoryName, CategorySlug, DEFAULT_CATEGORIES, Job,
     JobChanges, JobDraft,
 };
+use crate::error::JobError;
 use crate::events;
 
 pub const SPEC: StoreSpec = StoreSpec {
     name: "jobs",
-    schema_version: 1,
-    migrations: &[],
+    schema_version: 2,
+    migrations: &[Migration {
+        to_version: 2,
+        description: "jobs gain break time: jobs posted before it have a break of 0 minutes",
+        apply: migrate_break_minutes,
+    }],
 };
 
 const JOBS: Table<String, Job> = Table::new("jobs");
@@ -120,28 +123,47 @@ fn applicant_key(job_id: &str, worker_id: &str) -> String {
     format!("{job_id}/{worker_id}")
 }
 
-fn visible(job: Option<Job>) -> Result<Job, ApiError> {
-    job.filter(Job::is_visible)
-        .ok_or_else(|| ApiError::not_found("no such job"))
+/// Records of schema 1 lack `terms.breakMinutes`; those jobs had no break.
+fn migrate_break_minutes(tx: &WriteTx) -> Result<(), StorageError> {
+    // Read untyped: the typed record requires the field this adds.
+    const RAW_JOBS: Table<String, serde_json::Value> = Table::new("jobs");
+    for (id, mut job) in RAW_JOBS.range(tx, .., Direction::Forward, usize::MAX)? {
+        if let Some(terms) = job.get_mut("terms").and_then(serde_json::Value::as_object_mut) {
+            terms.entry("breakMinutes").or_insert(0.into());
+        }
+        RAW_JOBS.insert(tx, &id, &job)?;
+    }
+    Ok(())
 }
 
-fn owned(job: Job, caller: &Principal) -> Result<Job, ApiError> {
-    if job.employer_id() == caller.user_id {
+/// The job as events and other services see it: with its category's name.
+pub fn published(tx: &impl Readable, job: &Job) -> Result<catalogue::Job, StorageError> {
+    let mut published = job.published();
+    published.category_name = category_name(tx, &published.category)?;
+    Ok(published)
+}
+
+fn visible(job: Option<Job>) -> Result<Job, JobError> {
+    job.filter(Job::is_visible).ok_or(JobError::JobNotFound)
+}
+
+fn owned(job: Job, caller_id: &str) -> Result<Job, JobError> {
+    if job.employer_id() == caller_id {
         Ok(job)
     } else {
-        Err(ApiError::forbidden("only the job's owner may do this"))
+        Err(JobError::NotOwner)
     }
 }
 
-/// The visible job `id` in a write transaction, when `caller` owns it.
-fn owned_job(tx: &WriteTx, id: &str, caller: &Principal) -> Result<Job, ApiError> {
-    owned(visible(JOBS.get(tx, &id.to_owned())?)?, caller)
+/// The visible job `id` in a write transaction, when `caller_id` owns it.
+fn owned_job(tx: &WriteTx, id: &str, caller_id: &str) -> Result<Job, JobError> {
+    owned(visible(JOBS.get(tx, &id.to_owned())?)?, caller_id)
 }
 
-fn check_category(tx: &WriteTx, slug: &CategorySlug) -> Result<(), ApiError> {
+fn check_category(tx: &WriteTx, slug: &CategorySlug) -> Result<(), JobError> {
     match CATEGORIES.get(tx, &slug.as_str().to_owned())? {
         Some(_) => Ok(()),
-        None => Err(ApiError::invalid_field(
+        None => Err(JobError::invalid(
             "category",
             format!("unknown category `{}`; see GET /categories", slug.as_str()),
         )),
@@ -206,13 +228,10 @@ pub fn category_name(tx: &impl Readable, slug: &str) -> Result<Option<String>, S
 }
 
 /// Adds a category after the others; 409 `category_exists` for a taken slug.
-pub fn add_category(tx: &WriteTx, slug: CategorySlug, name: CategoryName) -> Result<Category, ApiError> {
+pub fn add_category(tx: &WriteTx, slug: CategorySlug, name: CategoryName) -> Result<Category, JobError> {
     let key = slug.as_str().to_owned();
     if CATEGORIES.get(tx, &key)?.is_some() {
-        return Err(ApiError::conflict(
-            "category_exists",
-            format!("the category `{key}` exists already"),
-        ));
+        return Err(JobError::CategoryExists(key));
     }
     let position = CATEGORIES
         .range(tx, .., Direction::Forward, usize::MAX)?
@@ -225,16 +244,16 @@ pub fn add_category(tx: &WriteTx, slug: CategorySlug, name: CategoryName) -> Res
     Ok(category)
 }
 
-pub fn post_job(tx: &WriteTx, employer_id: &str, draft: JobDraft, now: OffsetDateTime) -> Result<Job, ApiError> {
+pub fn post_job(tx: &WriteTx, employer_id: &str, draft: JobDraft, now: OffsetDateTime) -> Result<Job, JobError> {
     check_category(tx, &draft.category)?;
     let job = Job::post(new_id().to_string(), employer_id.to_owned(), draft, now);
     save_job(tx, None, &job)?;
-    events::job_created(tx, &job)?;
+    events::job_created(tx, published(tx, &job)?)?;
     Ok(job)
 }
 
 /// A visible job.
-pub fn job(tx: &ReadTx, id: &str) -> Result<Job, ApiError> {
+pub fn job(tx: &ReadTx, id: &str) -> Result<Job, JobError> {
     visible(JOBS.get(tx, &id.to_owned())?)
 }
 
@@ -284,11 +303,11 @@ pub fn open_jobs(tx: &ReadTx, after: Option<&str>, limit: usize) -> Result<Vec<J
 pub fn edit_job(
     tx: &WriteTx,
     id: &str,
-    caller: &Principal,
+    caller_id: &str,
     now: OffsetDateTime,
-    changes: impl FnOnce(&Job) -> Result<JobChanges, ApiError>,
-) -> Result<Job, ApiError> {
-    let before = owned_job(tx, id, caller)?;
+    changes: impl FnOnce(&Job) -> Result<JobChanges, JobError>,
+) -> Result<Job, JobError> {
+    let before = owned_job(tx, id, caller_id)?;
     let changes = changes(&before)?;
     if let Some(category) = &changes.category {
         check_category(tx, category)?;
@@ -296,20 +315,20 @@ pub fn edit_job(
     let mut job = before.clone();
     if job.edit(changes, now)? {
         save_job(tx, Some(&before), &job)?;
-        events::job_updated(tx, &job)?;
+        events::job_updated(tx, published(tx, &job)?)?;
     }
     Ok(job)
 }
 
 /// The owner cancels job `id`: pending applications are rejected; accepted workers are named in
 /// `job.deleted`.
-pub fn cancel_job(tx: &WriteTx, id: &str, caller: &Principal, now: OffsetDateTime) -> Result<(), ApiError> {
-    let before = owned_job(tx, id, caller)?;
+pub fn cancel_job(tx: &WriteTx, id: &str, caller_id: &str, now: OffsetDateTime) -> Result<(), JobError> {
+    let before = owned_job(tx, id, caller_id)?;
     let mut job = before.clone();
     job.cancel(now)?;
     let accepted = close_applications(tx, &job, RejectionReason::JobCancelled)?;
     save_job(tx, Some(&before), &job)?;
-    events::job_deleted(tx, &job, accepted)?;
+    events::job_deleted(tx, published(tx, &job)?, accepted)?;
     Ok(())
 }
 
@@ -320,14 +339,11 @@ pub fn apply(
     worker_id: &str,
     message: Option<ApplicationMessage>,
     now: OffsetDateTime,
-) -> Result<Application, ApiError> {
+) -> Result<Application, JobError> {
     let job = visible(JOBS.get(tx, &job_id.to_owned())?)?;
     let applicant = applicant_key(job_id, worker_id);
     if APPLICANTS.get(tx, &applicant)?.is_some() {
-        return Err(ApiError::conflict(
-            "already_applied",
-            "you have applied to this job already",
-        ));
+        return Err(JobError::AlreadyApplied);
     }
     let application = Application::submit(new_id().to_string(), &job, worker_id.to_owned(), message, now)?;
     let id = application.id().to_owned();
@@ -343,10 +359,10 @@ pub fn apply(
 pub fn applications_for_owner(
     tx: &ReadTx,
     job_id: &str,
-    caller: &Principal,
+    caller_id: &str,
     page: &PageRequest,
-) -> Result<Page<Application>, ApiError> {
-    owned(job(tx, job_id)?, caller)?;
+) -> Result<Page<Application>, JobError> {
+    owned(job(tx, job_id)?, caller_id)?;
     let key = job_id.to_owned();
     Ok(newest_first(
         tx,
@@ -374,15 +390,15 @@ pub fn decide(
     tx: &WriteTx,
     job_id: &str,
     application_id: &str,
-    caller: &Principal,
+    caller_id: &str,
     accept: bool,
     now: OffsetDateTime,
-) -> Result<Application, ApiError> {
-    let before = owned_job(tx, job_id, caller)?;
+) -> Result<Application, JobError> {
+    let before = owned_job(tx, job_id, caller_id)?;
     let mut application = APPLICATIONS
         .get(tx, &application_id.to_owned())?
         .filter(|a| a.job_id() == job_id)
-        .ok_or_else(|| ApiError::not_found("no such application to this job"))?;
+        .ok_or(JobError::ApplicationNotFound("no such application to this job"))?;
     let mut job = before.clone();
     if !accept {
         job.reject(&mut application)?;
@@ -395,7 +411,7 @@ pub fn decide(
     events::application_accepted(tx, &application, &job)?;
     if filled {
         let accepted = close_applications(tx, &job, RejectionReason::JobFilled)?;
-        events::job_filled(tx, &job, accepted)?;
+        events::job_filled(tx, published(tx, &job)?, accepted)?;
     }
     save_job(tx, Some(&before), &job)?;
     Ok(application)
@@ -403,16 +419,16 @@ pub fn decide(
 
 /// The worker withdraws a pending application: it is deleted, and the worker may apply again.
 /// Someone else's application is not found.
-pub fn withdraw(tx: &WriteTx, application_id: &str, worker_id: &str) -> Result<(), ApiError> {
+pub fn withdraw(tx: &WriteTx, application_id: &str, worker_id: &str) -> Result<(), JobError> {
     let id = application_id.to_owned();
     let application = APPLICATIONS
         .get(tx, &id)?
         .filter(|a| a.worker_id() == worker_id)
-        .ok_or_else(|| ApiError::not_found("no such application of yours"))?;
+        .ok_or(JobError::ApplicationNotFound("no such application of yours"))?;
     application.check_pending()?;
     let job = JOBS
         .get(tx, &application.job_id().to_owned())?
-        .ok_or_else(|| ApiError::internal(format!("application {id} points at a missing job")))?;
+        .ok_or_else(|| JobError::Inconsistent(format!("application {id} points at a missing job")))?;
     APPLICATIONS.remove(tx, &id)?;
     APPLICATIONS_BY_JOB.remove(tx, &application.job_id().to_owned(), &id)?;
     APPLICATIONS_BY_WORKER.remove(tx, &worker_id.to_owned(), &id)?;
@@ -423,18 +439,18 @@ pub fn withdraw(tx: &WriteTx, application_id: &str, worker_id: &str) -> Result<(
 
 /// Completes `job` (loaded in `tx`, as `before`): pending applications are rejected and
 /// `job.completed` carries what settlement needs.
-fn finish(tx: &WriteTx, before: &Job, by: CompletedBy, now: OffsetDateTime) -> Result<Job, ApiError> {
+fn finish(tx: &WriteTx, before: &Job, by: CompletedBy, now: OffsetDateTime) -> Result<Job, JobError> {
     let mut job = before.clone();
     job.complete(now)?;
     let accepted = close_applications(tx, &job, RejectionReason::JobCompleted)?;
     save_job(tx, Some(before), &job)?;
-    events::job_completed(tx, &job, accepted, by)?;
+    events::job_completed(tx, published(tx, &job)?, accepted, by)?;
     Ok(job)
 }
 
 /// The owner completes job `id`.
-pub fn complete(tx: &WriteTx, id: &str, caller: &Principal, now: OffsetDateTime) -> Result<Job, ApiError> {
-    let job = owned_job(tx, id, caller)?;
+pub fn complete(tx: &WriteTx, id: &str, caller_id: &str, now: OffsetDateTime) -> Result<Job, JobError> {
+    let job = owned_job(tx, id, caller_id)?;
     finish(tx, &job, CompletedBy::Owner, now)
 }
 
@@ -448,7 +464,7 @@ pub fn awaiting_completion(tx: &ReadTx, ended_by: OffsetDateTime, limit: usize) 
 }
 
 /// The scheduler completes job `id` if it is still due; returns whether it did.
-pub fn complete_if_due(tx: &WriteTx, id: &str, grace: Duration, now: OffsetDateTime) -> Result<bool, ApiError> {
+pub fn complete_if_due(tx: &WriteTx, id: &str, grace: Duration, now: OffsetDateTime) -> Result<bool, JobError> {
     match JOBS.get(tx, &id.to_owned())? {
         Some(job) if job.is_due(now, grace) => finish(tx, &job, CompletedBy::Scheduler, now).map(|_| true),
         _ => Ok(false),
@@ -471,7 +487,7 @@ pub fn record_funding(
     let mut job = before.clone();
     if job.record_funding(order, paid, now) {
         save_job(tx, Some(&before), &job)?;
-        events::job_updated(tx, &job)?;
+        events::job_updated(tx, published(tx, &job)?)?;
     }
     Ok(())
 }
@@ -479,6 +495,45 @@ pub fn record_funding(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn jobs_stored_before_break_time_are_migrated_with_no_break() {
+        let dir = tempfile::tempdir().unwrap();
+        const V1: StoreSpec = StoreSpec {
+            name: "jobs",
+            schema_version: 1,
+            migrations: &[],
+        };
+        const RAW_JOBS: Table<String, serde_json::Value> = Table::new("jobs");
+        // A job as schema 1 wrote it: 09:00–18:00 at 12,000 won an hour, all of it paid.
+        let old = serde_json::json!({
+            "id": "job-1", "employerId": "employer-1", "title": "카페 바리스타", "description": "",
+            "category": "food-cafe",
+            "location": { "address": "서울 마포구", "lat": 37.55, "lng": 126.92 },
+            "terms": {
+                "wage": { "kind": "hourly", "amount": 12_000 },
+                "schedule": { "starts_at": "2026-03-02T09:00:00Z", "ends_at": "2026-03-02T18:00:00Z" },
+            },
+            "headcount": 2, "acceptedCount": 0, "status": "open", "fundingOrders": [],
+            "createdAt": "2026-03-01T09:00:00Z", "updatedAt": "2026-03-01T09:00:00Z",
+        });
+        let v1 = onetime_storage::Store::open(dir.path(), &V1).unwrap();
+        v1.write_blocking(|tx| RAW_JOBS.insert(tx, &"job-1".to_owned(), &old).map(drop))
+            .unwrap();
+        drop(v1);
+
+        let store = onetime_storage::Store::open(dir.path(), &SPEC).unwrap();
+        let job = store.read_blocking(|tx| any_job(tx, "job-1")).unwrap().unwrap();
+        let published = job.published();
+        assert_eq!(
+            (
+                published.break_minutes,
+                published.paid_minutes,
+                published.pay_per_worker
+            ),
+            (0, 540, 108_000)
+        );
+    }
 
     #[test]
     fn listing_keys_of_different_filters_never_collide() {

@@ -12,7 +12,7 @@ use axum::http::{Method, Request, StatusCode};
 use onetime_common::auth::JwtKeys;
 use onetime_common::auth::{Principal, Role};
 use onetime_common::bus::{self, Bus, BusConfig, RunningBus};
-use onetime_common::directory::{Clients, JobDirectory};
+use onetime_common::directory::{Clients, DirectoryError, JobDirectory, UserContact, UserDirectory};
 use onetime_common::events::Envelope;
 use onetime_common::events::job::{ApplicationChanged, CompletedBy, JobChanged, JobCompleted, JobEnded};
 use onetime_common::events::payment::{self, PaymentCancelled, PaymentCompleted};
@@ -27,6 +27,20 @@ const PAYMENT_STORE: StoreSpec = StoreSpec {
     schema_version: 1,
     migrations: &[],
 };
+
+/// The user service's answers, as far as this crate's tests need them: every caller's email is
+/// verified.
+struct EveryoneVerified;
+
+impl UserDirectory for EveryoneVerified {
+    fn contact(&self, _id: &str) -> Result<Option<UserContact>, DirectoryError> {
+        Ok(None)
+    }
+
+    fn may_transact(&self, _id: &str) -> Result<bool, DirectoryError> {
+        Ok(true)
+    }
+}
 
 struct Platform {
     router: Router,
@@ -67,6 +81,7 @@ impl Platform {
             Duration::from_secs(60),
         );
         let clients = Arc::new(Clients::default());
+        clients.provide_users(Arc::new(EveryoneVerified));
         let mut service = onetime_job::start(Context {
             store: Some(jobs.clone()),
             data_dir: dir.path(),
@@ -326,8 +341,9 @@ async fn every_change_appends_its_event_with_a_self_sufficient_payload() {
     assert_eq!(status, StatusCode::OK, "{done}");
     let completed: JobCompleted = platform.events_of("job.completed")[0].payload().unwrap();
     assert_eq!(completed.accepted_worker_ids, ["w1", "w2"]);
-    // Started an hour ago, ends in three: 4 h × 12,000 won.
-    assert_eq!(completed.pay_per_worker, 48_000);
+    // Started an hour ago, ends in three: a 4 h span, so a 30-minute break by default and
+    // 3.5 paid hours × 12,000 won.
+    assert_eq!(completed.pay_per_worker, 42_000);
     assert_eq!(completed.completed_by, CompletedBy::Owner);
 
     let other = platform.post_job("employer-1", time::Duration::hours(3), 1).await;

@@ -13,11 +13,13 @@ use onetime_common::events::Envelope;
 use onetime_common::events::job::{self as events, Job, JobStatus};
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{Count, TopDocs};
+use tantivy::merge_policy::LogMergePolicy;
 use tantivy::schema::Value;
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
 
 use crate::collect::{AllMatches, CategoryFacets, Match};
+use crate::config::SearchConfig;
 use crate::geo::haversine_km;
 use crate::query::{Search, Sort};
 use crate::schema::{self, Fields, SCHEMA_VERSION};
@@ -55,16 +57,32 @@ struct CommitPayload {
     cursors: BTreeMap<String, u64>,
 }
 
-/// Memory budget of the index writer.
-const WRITER_HEAP: usize = 64 * 1024 * 1024;
+/// Documents added since the last commit that make the next [`Generation::apply`] commit at
+/// once rather than waiting for [`Generation::commit_pending`].
+const COMMIT_EVERY_DOCS: usize = 5_000;
 
 /// One generation of the index.
 pub struct Generation {
     fields: Fields,
     reader: IndexReader,
-    writer: Mutex<IndexWriter>,
+    writer: Mutex<Writing>,
     suggester: RwLock<Suggester>,
-    cursors: Mutex<BTreeMap<String, u64>>,
+    /// The cursors of the last commit: what a restart resumes from.
+    committed: Mutex<BTreeMap<String, u64>>,
+}
+
+/// The writer and what it holds beyond the last commit.
+///
+/// Events are added as they arrive but committed on an interval (or by size): a Tantivy commit
+/// writes a segment and syncs it, and one per bus batch made many tiny segments for the merge
+/// thread to fold back together. Until the commit, `applied` runs ahead of the committed
+/// cursors; a crash loses only uncommitted work, which the bus delivers again from the committed
+/// cursors (putting a job is idempotent: it replaces the job's document).
+struct Writing {
+    writer: IndexWriter,
+    applied: BTreeMap<String, u64>,
+    /// Documents added or deleted since the last commit.
+    uncommitted: usize,
 }
 
 /// The live generation, and whether it is of this binary's schema.
@@ -90,7 +108,7 @@ pub fn set_current(dir: &Path, name: &str) -> Result<(), IndexError> {
 
 /// Opens the live generation in `dir`, or creates a first one. Generations a rebuild left
 /// half-written are removed.
-pub fn open(dir: &Path) -> Result<Opened, IndexError> {
+pub fn open(dir: &Path, config: &SearchConfig) -> Result<Opened, IndexError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let live = current_name(dir);
     for entry in std::fs::read_dir(dir).map_err(io(dir))?.flatten() {
@@ -104,7 +122,7 @@ pub fn open(dir: &Path) -> Result<Opened, IndexError> {
         if let Ok(index) = Index::open_in_dir(&path) {
             let payload = read_payload(&index);
             if payload.as_ref().is_some_and(|p| p.schema_version == SCHEMA_VERSION) {
-                let generation = Generation::from_index(index, payload.unwrap_or_default().cursors)?;
+                let generation = Generation::from_index(index, payload.unwrap_or_default().cursors, config)?;
                 return Ok(Opened {
                     generation,
                     needs_rebuild: false,
@@ -114,7 +132,7 @@ pub fn open(dir: &Path) -> Result<Opened, IndexError> {
         tracing::warn!(generation = %name, "the search index is of another schema version; it will be rebuilt");
     }
     let name = new_generation_name();
-    let generation = Generation::create(&dir.join(&name))?;
+    let generation = Generation::create(&dir.join(&name), config)?;
     set_current(dir, &name)?;
     Ok(Opened {
         generation,
@@ -176,6 +194,18 @@ pub fn backup(dir: &Path, target: &Path) -> Result<Vec<PathBuf>, IndexError> {
     })
 }
 
+/// Merging for a stream of small commits: every commit adds a small segment, and merging each
+/// handful of them at once would rewrite the same documents over and over. Small segments wait
+/// until there are more of them (one merge then folds many), and a segment is only rewritten
+/// for its deletions once a good share of it is deleted.
+fn merge_policy() -> LogMergePolicy {
+    let mut policy = LogMergePolicy::default();
+    policy.set_min_num_segments(12);
+    policy.set_min_layer_size(20_000);
+    policy.set_del_docs_ratio_before_merge(0.3);
+    policy
+}
+
 fn read_payload(index: &Index) -> Option<CommitPayload> {
     let payload = index.load_metas().ok()?.payload?;
     serde_json::from_str(&payload).ok()
@@ -183,30 +213,35 @@ fn read_payload(index: &Index) -> Option<CommitPayload> {
 
 impl Generation {
     /// A new, empty generation at `path`.
-    pub fn create(path: &Path) -> Result<Self, IndexError> {
+    pub fn create(path: &Path, config: &SearchConfig) -> Result<Self, IndexError> {
         std::fs::create_dir_all(path).map_err(io(path))?;
         let index = Index::create_in_dir(path, schema::build())?;
-        let generation = Self::from_index(index, BTreeMap::new())?;
-        generation.commit(&BTreeMap::new())?;
+        let generation = Self::from_index(index, BTreeMap::new(), config)?;
+        generation.commit(&mut generation.lock_writer())?;
         Ok(generation)
     }
 
-    fn from_index(index: Index, cursors: BTreeMap<String, u64>) -> Result<Self, IndexError> {
+    fn from_index(index: Index, cursors: BTreeMap<String, u64>, config: &SearchConfig) -> Result<Self, IndexError> {
         schema::register_tokenizers(index.tokenizers());
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        let writer = index.writer_with_num_threads(2, WRITER_HEAP)?;
+        let writer: IndexWriter = index.writer_with_num_threads(config.writer_threads, config.arena_bytes())?;
+        writer.set_merge_policy(Box::new(merge_policy()));
         let generation = Self {
             fields: schema::fields(&index.schema()),
             reader,
-            writer: Mutex::new(writer),
+            writer: Mutex::new(Writing {
+                writer,
+                applied: cursors.clone(),
+                uncommitted: 0,
+            }),
             suggester: RwLock::new(Suggester::default()),
-            cursors: Mutex::new(cursors),
+            committed: Mutex::new(cursors),
         };
         generation.load_suggestions()?;
         Ok(generation)
     }
 
-    fn lock_writer(&self) -> MutexGuard<'_, IndexWriter> {
+    fn lock_writer(&self) -> MutexGuard<'_, Writing> {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -231,14 +266,14 @@ impl Generation {
         Ok(())
     }
 
-    /// The last sequence numbers applied, by source.
+    /// The last sequence numbers applied, by source, committed or not.
     pub fn cursors(&self) -> BTreeMap<String, u64> {
-        self.cursors.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.lock_writer().applied.clone()
     }
 
-    /// The last sequence number applied from `source`.
+    /// The last sequence number of `source` applied and committed: what a restart resumes from.
     pub fn cursor(&self, source: &str) -> u64 {
-        self.cursors
+        self.committed
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(source)
@@ -270,31 +305,35 @@ impl Generation {
         cursors: &BTreeMap<String, u64>,
         progress: impl Fn(u64),
     ) -> Result<(), IndexError> {
-        let writer = self.lock_writer();
+        let mut writing = self.lock_writer();
         let mut suggester = Suggester::default();
         let mut done = 0;
         for job in jobs {
-            self.put(&writer, &mut suggester, &job.map_err(IndexError::Directory)?)?;
+            self.put(&writing.writer, &mut suggester, &job.map_err(IndexError::Directory)?)?;
             done += 1;
             if done % 1000 == 0 {
                 progress(done);
             }
         }
-        drop(writer);
-        self.commit(cursors)?;
+        writing.applied = cursors.clone();
+        self.commit(&mut writing)?;
+        drop(writing);
         *self.suggester.write().unwrap_or_else(|p| p.into_inner()) = suggester;
         progress(done);
         Ok(())
     }
 
-    /// Applies job events from `source` in order and records `up_to` as its cursor, in one commit.
-    pub fn apply(&self, source: &str, events: &[Envelope], up_to: u64) -> Result<(), IndexError> {
+    /// Applies job events from `source` in order and records `up_to` as its cursor. They are
+    /// searchable after the next commit: [`Generation::commit_pending`], or this call when enough
+    /// has piled up (or `commit_now`).
+    pub fn apply(&self, source: &str, events: &[Envelope], up_to: u64, commit_now: bool) -> Result<(), IndexError> {
         #[derive(Deserialize)]
         struct WithJob {
             job: Job,
         }
-        let writer = self.lock_writer();
+        let mut writing = self.lock_writer();
         let mut suggester = self.suggester.write().unwrap_or_else(|p| p.into_inner());
+        let writer = &writing.writer;
         for event in events {
             let WithJob { job } = event.payload().map_err(|e| IndexError::BadEvent {
                 seq: event.seq,
@@ -302,31 +341,54 @@ impl Generation {
                 reason: e.to_string(),
             })?;
             match event.event_type.as_str() {
-                events::JOB_CREATED | events::JOB_UPDATED => self.put(&writer, &mut suggester, &job)?,
+                events::JOB_CREATED | events::JOB_UPDATED => self.put(writer, &mut suggester, &job)?,
                 _ => {
                     writer.delete_term(Term::from_field_text(self.fields.id, &job.id));
                     suggester.remove(&job.id);
                 }
             }
         }
-        drop(writer);
-        let mut cursors = self.cursors.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        cursors.insert(source.to_owned(), up_to);
-        self.commit(&cursors)
+        drop(suggester);
+        writing.applied.insert(source.to_owned(), up_to);
+        writing.uncommitted += events.len();
+        if commit_now || writing.uncommitted >= COMMIT_EVERY_DOCS {
+            self.commit(&mut writing)?;
+        }
+        Ok(())
     }
 
-    /// Commits what was added, with the cursors in the commit's payload, and makes it searchable.
-    fn commit(&self, cursors: &BTreeMap<String, u64>) -> Result<(), IndexError> {
-        let mut writer = self.lock_writer();
+    /// How far through `source` the index is durable, given that it was handed everything up to
+    /// `handed`: all of it when nothing waits for a commit, else what the last commit recorded.
+    pub fn durable(&self, source: &str, handed: u64) -> u64 {
+        if self.lock_writer().uncommitted == 0 {
+            handed
+        } else {
+            self.cursor(source)
+        }
+    }
+
+    /// Commits what was applied since the last commit, if anything was.
+    pub fn commit_pending(&self) -> Result<(), IndexError> {
+        let mut writing = self.lock_writer();
+        let behind = *self.committed.lock().unwrap_or_else(|p| p.into_inner()) != writing.applied;
+        if behind || writing.uncommitted > 0 {
+            self.commit(&mut writing)?;
+        }
+        Ok(())
+    }
+
+    /// Commits what was added, with the applied cursors in the commit's payload, and makes it
+    /// searchable.
+    fn commit(&self, writing: &mut Writing) -> Result<(), IndexError> {
         let payload = CommitPayload {
             schema_version: SCHEMA_VERSION,
-            cursors: cursors.clone(),
+            cursors: writing.applied.clone(),
         };
-        let mut prepared = writer.prepare_commit()?;
+        let mut prepared = writing.writer.prepare_commit()?;
         prepared.set_payload(&serde_json::to_string(&payload).expect("the payload serializes"));
         prepared.commit()?;
-        drop(writer);
-        *self.cursors.lock().unwrap_or_else(|p| p.into_inner()) = cursors.clone();
+        writing.uncommitted = 0;
+        *self.committed.lock().unwrap_or_else(|p| p.into_inner()) = writing.applied.clone();
         self.reader.reload()?;
         Ok(())
     }
@@ -489,7 +551,7 @@ mod tests {
     #[test]
     fn events_keep_only_open_jobs_and_the_cursor_survives_reopening() {
         let dir = tempfile::tempdir().unwrap();
-        let opened = open(dir.path()).unwrap();
+        let opened = open(dir.path(), &SearchConfig::default()).unwrap();
         assert!(opened.needs_rebuild, "a new index is built from the job service");
         let generation = opened.generation;
         let jobs = jobs(20);
@@ -498,14 +560,17 @@ mod tests {
             .enumerate()
             .map(|(i, j)| envelope(i as u64 + 1, events::JOB_CREATED, j))
             .collect();
-        generation.apply("jobs", &created, 20).unwrap();
+        generation.apply("jobs", &created, 20, false).unwrap();
         generation
-            .apply("jobs", &[envelope(21, events::JOB_FILLED, &jobs[0])], 21)
+            .apply("jobs", &[envelope(21, events::JOB_FILLED, &jobs[0])], 21, false)
             .unwrap();
+        assert_eq!(search(&generation, "limit=100").total, 0, "nothing is committed yet");
+        assert_eq!(generation.cursor("jobs"), 0);
+        generation.commit_pending().unwrap();
         assert_eq!(search(&generation, "limit=100").total, 19);
         drop(generation);
 
-        let reopened = open(dir.path()).unwrap();
+        let reopened = open(dir.path(), &SearchConfig::default()).unwrap();
         assert!(!reopened.needs_rebuild);
         assert_eq!(reopened.generation.cursor("jobs"), 21);
         assert_eq!(search(&reopened.generation, "limit=100").total, 19);
@@ -514,23 +579,23 @@ mod tests {
     #[test]
     fn an_index_of_another_schema_version_is_rebuilt() {
         let dir = tempfile::tempdir().unwrap();
-        let generation = open(dir.path()).unwrap().generation;
+        let generation = open(dir.path(), &SearchConfig::default()).unwrap().generation;
         generation
-            .apply("job", &[envelope(1, events::JOB_CREATED, &jobs(1)[0])], 1)
+            .apply("job", &[envelope(1, events::JOB_CREATED, &jobs(1)[0])], 1, true)
             .unwrap();
         let older = BTreeMap::from([("job".to_owned(), 1)]);
         let payload = CommitPayload {
             schema_version: SCHEMA_VERSION - 1,
             cursors: older,
         };
-        let mut writer = generation.lock_writer();
-        let mut prepared = writer.prepare_commit().unwrap();
+        let mut writing = generation.lock_writer();
+        let mut prepared = writing.writer.prepare_commit().unwrap();
         prepared.set_payload(&serde_json::to_string(&payload).unwrap());
         prepared.commit().unwrap();
-        drop(writer);
+        drop(writing);
         drop(generation);
 
-        let reopened = open(dir.path()).unwrap();
+        let reopened = open(dir.path(), &SearchConfig::default()).unwrap();
         assert!(reopened.needs_rebuild);
         assert_eq!(
             search(&reopened.generation, "limit=10").total,
@@ -542,20 +607,20 @@ mod tests {
     #[test]
     fn a_backup_opens_as_the_same_index() {
         let dir = tempfile::tempdir().unwrap();
-        let generation = open(dir.path()).unwrap().generation;
+        let generation = open(dir.path(), &SearchConfig::default()).unwrap().generation;
         let jobs = jobs(30);
         let created: Vec<_> = jobs
             .iter()
             .enumerate()
             .map(|(i, j)| envelope(i as u64 + 1, events::JOB_CREATED, j))
             .collect();
-        generation.apply("jobs", &created[..10], 10).unwrap();
-        generation.apply("jobs", &created[10..], 30).unwrap();
+        generation.apply("jobs", &created[..10], 10, true).unwrap();
+        generation.apply("jobs", &created[10..], 30, true).unwrap();
 
         let target = tempfile::tempdir().unwrap();
         let files = backup(dir.path(), target.path()).unwrap();
         assert!(files.len() > 2);
-        let restored = open(target.path()).unwrap();
+        let restored = open(target.path(), &SearchConfig::default()).unwrap();
         assert!(!restored.needs_rebuild);
         assert_eq!(restored.generation.cursor("jobs"), 30);
         assert_eq!(search(&restored.generation, "limit=100").total, 30);
@@ -564,14 +629,14 @@ mod tests {
     #[test]
     fn geo_filters_sort_and_facets_agree() {
         let dir = tempfile::tempdir().unwrap();
-        let generation = open(dir.path()).unwrap().generation;
+        let generation = open(dir.path(), &SearchConfig::default()).unwrap().generation;
         let jobs = jobs(300);
         let created: Vec<_> = jobs
             .iter()
             .enumerate()
             .map(|(i, j)| envelope(i as u64 + 1, events::JOB_CREATED, j))
             .collect();
-        generation.apply("jobs", &created, 300).unwrap();
+        generation.apply("jobs", &created, 300, true).unwrap();
 
         let (lat, lng) = (37.4979, 127.0276);
         let results = search(

@@ -10,6 +10,7 @@
 mod analysis;
 mod api;
 mod collect;
+mod config;
 mod geo;
 mod index;
 mod jamo;
@@ -20,6 +21,7 @@ mod suggest;
 #[cfg(any(test, feature = "synthetic"))]
 pub mod synthetic;
 
+pub use config::SearchConfig;
 pub use index::backup;
 pub use query::SearchParams;
 
@@ -48,20 +50,31 @@ pub const NAME: &str = "search";
 pub const SERVICE: ServiceDef = ServiceDef {
     name: NAME,
     store: None,
-    config_sections: &[],
+    config_sections: &[NAME],
     check_config,
     start,
 };
 
-/// Search has no configuration section yet.
-pub fn check_config(_: &Sections) -> Result<(), StartError> {
-    Ok(())
+fn config(sections: &Sections) -> Result<SearchConfig, StartError> {
+    let config: SearchConfig = sections.get(NAME)?;
+    config.check().map_err(StartError::Config)?;
+    Ok(config)
+}
+
+pub fn check_config(sections: &Sections) -> Result<(), StartError> {
+    config(sections).map(drop)
 }
 
 /// Opens (or rebuilds) the index and subscribes it to the job source.
 pub fn start(ctx: Context<'_>) -> Result<Service, StartError> {
-    let service = SearchService::open(ctx.data_dir.join("search"), ctx.clients.clone(), ctx.background)
-        .map_err(|e| StartError::Other(format!("search index: {e}")))?;
+    let config = config(ctx.config)?;
+    let service = SearchService::open(
+        ctx.data_dir.join("search"),
+        &config,
+        ctx.clients.clone(),
+        ctx.background,
+    )
+    .map_err(|e| StartError::Other(format!("search index: {e}")))?;
     Ok(Service::new(routes::router(service.clone()), routes::openapi())
         .subscribe(job_events::SOURCE, service.clone())
         .with_status(service))
@@ -82,14 +95,20 @@ pub struct SearchService {
     background: Background,
     /// False while the index that was missing or outdated at start-up is being rebuilt.
     complete: AtomicBool,
+    config: SearchConfig,
 }
 
 impl SearchService {
     /// Opens the index under `dir` (`<data_dir>/search`); rebuilds it in the background when it
     /// is new or of another schema version.
-    pub fn open(dir: PathBuf, clients: Arc<Clients>, background: &Background) -> Result<Arc<Self>, IndexError> {
+    pub fn open(
+        dir: PathBuf,
+        config: &SearchConfig,
+        clients: Arc<Clients>,
+        background: &Background,
+    ) -> Result<Arc<Self>, IndexError> {
         analysis::warm_up();
-        let opened = index::open(&dir)?;
+        let opened = index::open(&dir, config)?;
         let service = Arc::new(Self {
             dir,
             live: RwLock::new(Arc::new(opened.generation)),
@@ -98,10 +117,12 @@ impl SearchService {
             tasks: Mutex::new(HashMap::new()),
             background: background.clone(),
             complete: AtomicBool::new(!opened.needs_rebuild),
+            config: config.clone(),
         });
         if opened.needs_rebuild {
             service.clone().reindex();
         }
+        service.clone().commit_on_interval();
         Ok(service)
     }
 
@@ -155,6 +176,29 @@ impl SearchService {
     /// outdated at start-up is rebuilt (a later reindex builds beside the live index).
     pub fn is_complete(&self) -> bool {
         self.complete.load(Ordering::Acquire)
+    }
+
+    /// Commits what the bus delivered every `search.commit_interval_ms`, until shutdown begins; from then
+    /// on every delivery commits at once (see [`Subscriber::apply`] below).
+    fn commit_on_interval(self: Arc<Self>) {
+        let mut stopping = Box::pin(self.background.stopping());
+        let background = self.background.clone();
+        background.spawn(async move {
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep(self.config.commit_interval()) => {}
+                    () = &mut stopping => break,
+                }
+                let service = self.clone();
+                let committed = tokio::task::spawn_blocking(move || service.live().commit_pending()).await;
+                match committed {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => tracing::warn!(%error, "committing the search index failed; retrying"),
+                    Err(error) => tracing::warn!(%error, "committing the search index stopped unexpectedly"),
+                }
+            }
+            let _ = tokio::task::spawn_blocking(move || self.live().commit_pending()).await;
+        });
     }
 
     /// Starts a rebuild unless one runs; the task id either way.
@@ -227,7 +271,7 @@ impl SearchService {
         let cursors = self.live().cursors();
         let name = index::new_generation_name();
         let path = self.dir.join(&name);
-        let generation = Generation::create(&path).map_err(|e| e.to_string())?;
+        let generation = Generation::create(&path, &self.config).map_err(|e| e.to_string())?;
         let directory = self.clients.jobs().map_err(|e| e.to_string())?;
         let jobs = OpenJobs {
             directory: &*directory,
@@ -315,7 +359,15 @@ impl Subscriber for SearchService {
 
     fn apply(&self, source: &str, events: &[Envelope], up_to: u64) -> Result<(), HandlerError> {
         let _indexing = self.indexing.lock().unwrap_or_else(|p| p.into_inner());
-        self.live().apply(source, events, up_to)?;
+        // Once shutdown begins the interval commits have stopped: what the last deliveries
+        // bring is committed as it comes.
+        let commit_now = self.background.is_stopping();
+        self.live().apply(source, events, up_to, commit_now)?;
         Ok(())
+    }
+
+    /// Applied events become durable with the next commit: until then the outbox keeps them.
+    fn durable(&self, source: &str, handed: u64) -> Result<u64, HandlerError> {
+        Ok(self.live().durable(source, handed))
     }
 }

@@ -14,8 +14,9 @@ use tantivy::{DateTime, TantivyDocument};
 
 use crate::analysis::{KeystrokeTokenizer, KoreanTokenizer};
 
-/// Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Bumped whenever the schema, the analysis or what is indexed changes: an index of another
+/// version is rebuilt. 2: daily wages per paid hour (break time), jobs stored with their break.
+pub const SCHEMA_VERSION: u32 = 2;
 
 pub const KOREAN: &str = "korean";
 pub const KEYSTROKES: &str = "keystrokes";
@@ -92,14 +93,13 @@ pub fn register_tokenizers(manager: &TokenizerManager) {
     manager.register(KEYSTROKES, TextAnalyzer::from(KeystrokeTokenizer));
 }
 
-/// The wage per hour a job pays, for filtering and sorting across hourly and daily wages.
+/// The wage per paid hour a job pays, for filtering and sorting across hourly and daily wages:
+/// a daily wage is spread over the paid time (the span less the break), as the job service's
+/// minimum-wage check does.
 pub fn hourly_equivalent(job: &Job) -> i64 {
     match job.wage.kind {
         WageKind::Hourly => job.wage.amount,
-        WageKind::Daily => {
-            let minutes = (job.ends_at - job.starts_at).whole_minutes().max(1);
-            job.wage.amount * 60 / minutes
-        }
+        WageKind::Daily => job.wage.amount * 60 / i64::from(job.paid_minutes.max(1)),
     }
 }
 

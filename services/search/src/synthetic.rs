@@ -21,6 +21,7 @@ pub struct Posting {
     pub starts_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub ends_at: OffsetDateTime,
+    pub break_minutes: u32,
     pub headcount: i64,
 }
 
@@ -361,6 +362,8 @@ impl Generator {
             self.now + Duration::days(self.rng.random_range(1..30)) + Duration::hours(self.rng.random_range(0..12));
         let hours = self.rng.random_range(4..=9);
         let ends_at = starts_at + Duration::hours(hours);
+        // The job service's default for these whole-hour spans: 30 minutes up to 8 h, 60 from 9 h.
+        let break_minutes = if hours >= 9 { 60 } else { 30 };
         let hourly = self.rng.random_range(kind.wage.0..=kind.wage.1) / 10 * 10;
         let hourly = hourly.max(10_320);
         let wage = if self.rng.random_bool(0.7) {
@@ -382,6 +385,7 @@ impl Generator {
             location: Location { address, lat, lng },
             starts_at,
             ends_at,
+            break_minutes,
             headcount: self.rng.random_range(1..=5),
         }
     }
@@ -390,8 +394,10 @@ impl Generator {
 impl Posting {
     /// The posting as the job service would publish it once created.
     pub fn into_job(self, id: String, employer_id: String, category_name: String) -> Job {
+        let span_minutes = (self.ends_at - self.starts_at).whole_minutes();
+        let paid_minutes = span_minutes - i64::from(self.break_minutes);
         let pay_per_worker = match self.wage.kind {
-            WageKind::Hourly => self.wage.amount * (self.ends_at - self.starts_at).whole_minutes() / 60,
+            WageKind::Hourly => self.wage.amount * paid_minutes / 60,
             WageKind::Daily => self.wage.amount,
         };
         let created_at = self.starts_at - Duration::days(1);
@@ -406,6 +412,8 @@ impl Posting {
             location: self.location,
             starts_at: self.starts_at,
             ends_at: self.ends_at,
+            break_minutes: self.break_minutes,
+            paid_minutes: paid_minutes as u32,
             headcount: self.headcount as u32,
             accepted_count: 0,
             pay_per_worker,

@@ -5,6 +5,7 @@
 //! they happen together or not at all. Password hashing, the slow part, happens before the
 //! transaction, never inside it.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use onetime_common::auth::{JwtKeys, Principal, Role};
@@ -17,7 +18,8 @@ use time::OffsetDateTime;
 use crate::config::UsersConfig;
 use crate::domain::{Email, Name, Password, Phone, ProfileChanges, User};
 use crate::mail::Links;
-use crate::password::Hasher;
+use crate::pacing::ResetMailPacing;
+use crate::password::{Hasher, Verified};
 use crate::store::{self, Purpose, Rotation};
 use crate::throttle::LoginThrottle;
 use crate::tokens::{SecretToken, TokenHash};
@@ -47,6 +49,7 @@ pub struct Accounts {
     store: Store,
     hasher: Hasher,
     throttle: LoginThrottle,
+    reset_mail: ResetMailPacing,
     jwt: JwtKeys,
     mail: MailQueue,
     links: Links,
@@ -63,12 +66,9 @@ impl Accounts {
         config: UsersConfig,
         background: Background,
     ) -> Self {
-        let throttle = &config.login_throttle;
         Self {
-            throttle: LoginThrottle::new(
-                throttle.max_failures,
-                std::time::Duration::from_secs(throttle.window_seconds),
-            ),
+            throttle: LoginThrottle::new(&config.login_throttle),
+            reset_mail: ResetMailPacing::new(&config.reset_mail),
             links: Links::new(&config.public_base_url),
             store,
             hasher,
@@ -106,10 +106,11 @@ impl Accounts {
             .write(move |tx| {
                 store::insert_user(tx, &user)?;
                 events::registered(tx, &user)?;
-                let ttl = this.config.verification_ttl();
-                let token = store::issue_email_token(tx, Purpose::VerifyEmail, &user, now, ttl)?;
-                this.mail
-                    .enqueue(tx, &mail::verification(&user, &this.links, &token, ttl))?;
+                // A new account was never mailed: the claim always succeeds, and starts the
+                // minute before a resend may follow.
+                let interval = this.config.verification_mail_interval();
+                let _ = store::claim_verification_mail(tx, &user.id, now, interval)?;
+                this.mail_verification(tx, &user, now)?;
                 let (session_id, refresh) = store::open_session(tx, &user.id, now, this.config.refresh_ttl())?;
                 Ok((user, session_id, refresh))
             })
@@ -119,23 +120,27 @@ impl Accounts {
     }
 
     /// Checks the password and starts a session. Unknown addresses and wrong passwords are the
-    /// same failure, at the same cost, and count alike towards the account's throttle.
-    pub async fn login(&self, email: Email, password: Password) -> Result<SignedIn, UserError> {
-        let attempt = self
-            .throttle
-            .begin(email.as_str())
-            .map_err(UserError::TooManyAttempts)?;
+    /// same failure, at the same cost, and count alike towards the throttle of the account and
+    /// of the `client` address on it.
+    pub async fn login(&self, email: Email, password: Password, client: Option<IpAddr>) -> Result<SignedIn, UserError> {
+        let attempt = self.throttle.begin(email.as_str(), client).await?;
         let user = self.store.read(move |tx| store::user_by_email(tx, &email)).await?;
         let stored = user.as_ref().map(|user| user.password_hash.clone());
-        let matches = self.hasher.verify(password, stored).await?;
-        let Some(user) = user.filter(|_| matches) else {
+        let verified = self.hasher.verify_and_upgrade(password, stored).await?;
+        let Some(user) = user.filter(|_| verified != Verified::No) else {
             attempt.failed();
             return Err(UserError::InvalidCredentials);
         };
         attempt.succeeded();
         let (now, ttl, user_id) = (OffsetDateTime::now_utc(), self.config.refresh_ttl(), user.id.clone());
+        let verified_hash = user.password_hash.clone();
         let (session_id, refresh) = self
-            .write(move |tx| Ok(store::open_session(tx, &user_id, now, ttl)?))
+            .write(move |tx| {
+                if let Verified::Rehashed(password_hash) = verified {
+                    upgrade_hash(tx, &user_id, &verified_hash, password_hash, now)?;
+                }
+                Ok(store::open_session(tx, &user_id, now, ttl)?)
+            })
             .await?;
         let tokens = self.tokens(&user, &session_id, refresh);
         Ok(SignedIn { user, tokens })
@@ -173,6 +178,32 @@ impl Accounts {
             .await
     }
 
+    /// Queues a verification mail with a new link for `user`.
+    fn mail_verification(&self, tx: &WriteTx, user: &User, now: OffsetDateTime) -> Result<(), UserError> {
+        let ttl = self.config.verification_ttl();
+        let token = store::issue_email_token(tx, Purpose::VerifyEmail, user, now, ttl)?;
+        self.mail
+            .enqueue(tx, &mail::verification(user, &self.links, &token, ttl))?;
+        Ok(())
+    }
+
+    /// Mails the caller a new verification link; earlier links stay valid until they expire.
+    /// At most one every `users.verification_mail_interval_seconds` (a minute), the registration
+    /// mail included.
+    pub async fn resend_verification(self: &Arc<Self>, principal: &Principal) -> Result<(), UserError> {
+        let (this, user_id, now) = (self.clone(), principal.user_id.clone(), OffsetDateTime::now_utc());
+        self.write(move |tx| {
+            let user = store::user(tx, &user_id)?.ok_or(UserError::NotFound)?;
+            if user.email_verified_at.is_some() {
+                return Err(UserError::AlreadyVerified);
+            }
+            store::claim_verification_mail(tx, &user.id, now, this.config.verification_mail_interval())?
+                .map_err(UserError::VerificationMailTooSoon)?;
+            this.mail_verification(tx, &user, now)
+        })
+        .await
+    }
+
     /// Marks the address of the token's account verified, and announces it once.
     pub async fn verify_email(&self, presented: &str) -> Result<User, UserError> {
         let (presented, now) = (TokenHash::of(presented), OffsetDateTime::now_utc());
@@ -192,8 +223,9 @@ impl Accounts {
         .ok_or(UserError::InvalidVerificationToken)
     }
 
-    /// Mails a reset link when `email` has an account. Runs after the answer, so that a known
-    /// address does not answer measurably slower than an unknown one.
+    /// Mails a reset link when `email` has an account and has not had too many lately (see
+    /// `pacing.rs`). Runs after the answer, so that a known address does not answer measurably
+    /// slower than an unknown one.
     pub fn forgot_password(self: &Arc<Self>, email: Email) {
         let this = self.clone();
         self.background.spawn(async move {
@@ -203,6 +235,10 @@ impl Accounts {
                     let Some(user) = store::user_by_email(tx, &email)? else {
                         return Ok(());
                     };
+                    if !sender.reset_mail.allow(&user.id) {
+                        tracing::info!(user = %user.id, "reset mail not sent: the account had one lately");
+                        return Ok(());
+                    }
                     let ttl = sender.config.reset_ttl();
                     let now = OffsetDateTime::now_utc();
                     let token = store::issue_email_token(tx, Purpose::ResetPassword, &user, now, ttl)?;
@@ -237,11 +273,18 @@ impl Accounts {
         .await
     }
 
-    /// Changes the caller's password, keeping the caller's session and ending the others.
-    pub async fn change_password(&self, principal: &Principal, current: Password, new: &str) -> Result<(), UserError> {
+    /// Changes the caller's password, keeping the caller's session and ending the others. The
+    /// current password is throttled like a login from `client`.
+    pub async fn change_password(
+        &self,
+        principal: &Principal,
+        current: Password,
+        new: &str,
+        client: Option<IpAddr>,
+    ) -> Result<(), UserError> {
         let user = self.user(&principal.user_id).await?;
         let password = Password::new(new, &user.email).map_err(|e| UserError::invalid("newPassword", e))?;
-        let attempt = self.throttle.begin(&user.email).map_err(UserError::TooManyAttempts)?;
+        let attempt = self.throttle.begin(&user.email, client).await?;
         if !self.hasher.verify(current, Some(user.password_hash)).await? {
             attempt.failed();
             return Err(UserError::WrongPassword);
@@ -300,6 +343,28 @@ fn new_user(
         created_at: now,
         updated_at: now,
     }
+}
+
+/// Replaces the hash a login just verified with one of the same password under the configured
+/// parameters; the password is the same, so sessions and reset links stay. A hash changed
+/// meanwhile (a reset under way) is left alone.
+fn upgrade_hash(
+    tx: &WriteTx,
+    user_id: &str,
+    verified: &str,
+    password_hash: String,
+    now: OffsetDateTime,
+) -> Result<(), UserError> {
+    match store::user(tx, user_id)? {
+        Some(mut user) if user.password_hash == verified => {
+            user.password_hash = password_hash;
+            user.updated_at = now;
+            store::update_user(tx, &user)?;
+            tracing::info!(user_id, "re-hashed a password under the configured argon2 parameters");
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Stores a new password hash; every older reset link and every session but `keep` end.

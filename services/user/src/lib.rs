@@ -17,6 +17,7 @@ mod domain;
 mod error;
 mod events;
 mod mail;
+mod pacing;
 mod password;
 mod routes;
 mod store;
@@ -27,11 +28,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use onetime_common::mail::{MailQueue, Mailer, deliver};
-use onetime_common::service::{Context, Sections, Service, ServiceDef, StartError};
+use onetime_common::service::{Context, SectionConfig, Sections, Service, ServiceDef, StartError};
 use onetime_storage::{Store, StoreSpec};
 use utoipa::OpenApi;
 
-pub use config::{Argon2Config, ThrottleConfig, UsersConfig};
+pub use config::{Argon2Config, ResetMailConfig, ThrottleConfig, UsersConfig};
 pub use domain::User;
 pub use error::UserError;
 
@@ -48,34 +49,24 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
 /// The service's name: bus source, `/health` key.
 pub const NAME: &str = onetime_common::events::user::SOURCE;
 
-/// Its configuration section.
-const SECTION: &str = "users";
-
 /// The user service as the platform wires it.
 pub const SERVICE: ServiceDef = ServiceDef {
     name: NAME,
     store: Some(STORE),
-    config_sections: &[SECTION],
+    config_sections: &[UsersConfig::SECTION],
     check_config,
     start,
 };
 
-/// The `[users]` section, parsed and checked.
-pub fn config(sections: &Sections) -> Result<UsersConfig, StartError> {
-    let config: UsersConfig = sections.get(SECTION)?;
-    config.check().map_err(StartError::Config)?;
-    Ok(config)
-}
-
 pub fn check_config(sections: &Sections) -> Result<(), StartError> {
-    config(sections).map(drop)
+    sections.load::<UsersConfig>().map(drop)
 }
 
 /// Starts the mail sender and the sweep on the background set, provides the user directory,
 /// and returns the routes. `ctx.jwt` signs the access tokens the gateway verifies; the `file`
 /// mail transport writes under `ctx.data_dir` by default.
 pub fn start(ctx: Context<'_>) -> Result<Service, StartError> {
-    let config = config(ctx.config)?;
+    let config: UsersConfig = ctx.config.load()?;
     let store = ctx.store()?;
     let queue = MailQueue::new(ctx.mail).map_err(|e| StartError::Config(format!("mail: {e}")))?;
     let mailer = Mailer::new(ctx.mail, ctx.data_dir).map_err(|e| StartError::Config(format!("mail: {e}")))?;
@@ -87,10 +78,12 @@ pub fn start(ctx: Context<'_>) -> Result<Service, StartError> {
         ctx.background.stopping(),
     ));
     ctx.background.spawn(sweep(store.clone(), ctx.background.stopping()));
-    ctx.clients.provide_users(Arc::new(directory::Directory {
+    let directory = Arc::new(directory::Directory {
         store: store.clone(),
         require_verified_email: config.require_verified_email,
-    }));
+    });
+    ctx.clients.provide_users(directory.clone());
+    ctx.clients.provide_sessions(directory);
     let hasher = Hasher::new(&config.argon2).map_err(|e| StartError::Config(format!("users.argon2: {e}")))?;
     let accounts = Accounts::new(store, hasher, ctx.jwt.clone(), queue, config, ctx.background.clone());
     Ok(Service::new(

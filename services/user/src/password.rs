@@ -4,6 +4,10 @@
 //! reactor, it would stall every request on that worker; run unbounded, a burst of logins would
 //! occupy hundreds of blocking threads and gigabytes. So at most `max_concurrent` hashes run at
 //! once (by default one per CPU), each on `spawn_blocking`, and the rest wait their turn.
+//!
+//! A hash carries the parameters it was made with, so raising them in the config does not lock
+//! anyone out: old hashes still verify, and a login that verifies one re-hashes the password
+//! under the new parameters (the only moment the password is known).
 
 use std::sync::{Arc, OnceLock};
 
@@ -48,6 +52,12 @@ impl Hasher {
     /// Whether `password` matches `stored`. With no stored hash (unknown account) the same work
     /// is done against the dummy hash and the answer is no.
     pub async fn verify(&self, password: Password, stored: Option<String>) -> Result<bool, UserError> {
+        Ok(self.verify_and_upgrade(password, stored).await? != Verified::No)
+    }
+
+    /// Like [`Hasher::verify`]; when the password matches a hash made under other parameters
+    /// than the configured ones, also hashes it anew under them.
+    pub async fn verify_and_upgrade(&self, password: Password, stored: Option<String>) -> Result<Verified, UserError> {
         let dummy = self.dummy.clone();
         self.run(move |argon2| {
             let (hash, real) = match &stored {
@@ -62,7 +72,13 @@ impl Hasher {
                 .map_err(|e| UserError::Hashing(format!("a stored hash does not parse: {e}")))?;
             // The stored hash carries its own parameters, so hashes made under older settings still verify.
             let matches = argon2.verify_password(password.expose().as_bytes(), &parsed).is_ok();
-            Ok(real && matches)
+            if !(real && matches) {
+                return Ok(Verified::No);
+            }
+            if made_under(argon2, &parsed) {
+                return Ok(Verified::Yes);
+            }
+            hash_with(argon2, password.expose()).map(Verified::Rehashed)
         })
         .await?
     }
@@ -85,6 +101,25 @@ impl Hasher {
         .await
         .map_err(|e| UserError::Hashing(e.to_string()))
     }
+}
+
+/// How a password compared with a stored hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verified {
+    No,
+    Yes,
+    /// It matches a hash of other parameters: here is its hash under the configured ones.
+    Rehashed(String),
+}
+
+/// Whether `hash` was made by `argon2` as configured: the same algorithm, version and costs.
+fn made_under(argon2: &Argon2, hash: &PasswordHash) -> bool {
+    let same_costs = Params::try_from(hash).is_ok_and(|params| {
+        let configured = argon2.params();
+        (params.m_cost(), params.t_cost(), params.p_cost())
+            == (configured.m_cost(), configured.t_cost(), configured.p_cost())
+    });
+    hash.algorithm == Algorithm::Argon2id.ident() && hash.version == Some(Version::V0x13.into()) && same_costs
 }
 
 fn hash_with(argon2: &Argon2, password: &str) -> Result<String, UserError> {
@@ -131,6 +166,37 @@ mod tests {
                 .unwrap()
         );
         assert!(!hasher.verify(Password::presented("anything"), None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_match_under_other_parameters_is_rehashed_under_the_configured_ones() {
+        let old = Hasher::new(&Argon2Config {
+            memory_kib: 32,
+            iterations: 2,
+            parallelism: 1,
+            max_concurrent: 1,
+        })
+        .unwrap();
+        let hash = old.hash(Password::presented("correct horse 7")).await.unwrap();
+        let current = fast();
+        let verified = current
+            .verify_and_upgrade(Password::presented("correct horse 7"), Some(hash.clone()))
+            .await
+            .unwrap();
+        let Verified::Rehashed(new) = verified else {
+            panic!("{verified:?}");
+        };
+        assert!(new.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{new}");
+        let again = current
+            .verify_and_upgrade(Password::presented("correct horse 7"), Some(new))
+            .await
+            .unwrap();
+        assert_eq!(again, Verified::Yes, "up to date now");
+        let wrong = current
+            .verify_and_upgrade(Password::presented("wrong horse 7"), Some(hash))
+            .await
+            .unwrap();
+        assert_eq!(wrong, Verified::No);
     }
 
     #[tokio::test]

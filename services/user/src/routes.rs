@@ -3,14 +3,14 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
-use axum::{Json as JsonBody, Router};
 use onetime_common::ApiError;
 use onetime_common::auth::Principal;
 use onetime_common::error::Problem;
-use onetime_common::extract::Json;
+use onetime_common::extract::{ClientAddress, Json};
 use utoipa::OpenApi;
 
 use crate::accounts::Accounts;
@@ -21,7 +21,7 @@ use crate::api::{
 };
 use crate::domain::Password;
 
-type Accepted<T> = Result<JsonBody<T>, ApiError>;
+type Accepted<T> = Result<Json<T>, ApiError>;
 
 pub fn router(accounts: Arc<Accounts>) -> Router {
     Router::new()
@@ -30,6 +30,7 @@ pub fn router(accounts: Arc<Accounts>) -> Router {
         .route("/auth/logout", post(logout))
         .route("/auth/refresh", post(refresh))
         .route("/auth/verify-email", post(verify_email))
+        .route("/auth/verify-email/resend", post(resend_verification))
         .route("/auth/password/forgot", post(forgot_password))
         .route("/auth/password/reset", post(reset_password))
         .route("/users/profile", get(own_profile).put(update_profile))
@@ -46,6 +47,7 @@ pub fn router(accounts: Arc<Accounts>) -> Router {
         logout,
         refresh,
         verify_email,
+        resend_verification,
         forgot_password,
         reset_password,
         own_profile,
@@ -82,21 +84,27 @@ pub struct UserDoc;
 async fn register(
     State(accounts): State<Arc<Accounts>>,
     Json(request): Json<RegisterRequest>,
-) -> Result<(StatusCode, JsonBody<AuthResponse>), ApiError> {
+) -> Result<(StatusCode, Json<AuthResponse>), ApiError> {
     let signed_in = accounts.register(request.parse()?).await?;
-    Ok((StatusCode::CREATED, JsonBody(signed_in.into())))
+    Ok((StatusCode::CREATED, Json(signed_in.into())))
 }
 
-/// Logs in with email and password. After too many failures for one account, attempts are
-/// refused for a while whatever the password.
+/// Logs in with email and password. After too many failures for one account from one client
+/// address (or, under a distributed attack, from all together), attempts are refused for a
+/// while whatever the password, each further failure doubling the wait.
 #[utoipa::path(post, path = "/auth/login", tag = "user", request_body = LoginRequest, responses(
     (status = 200, description = "Logged in", body = AuthResponse),
     (status = 401, description = "`invalid_credentials`: unknown email or wrong password, alike", body = Problem, content_type = "application/problem+json"),
-    (status = 429, description = "`too_many_attempts`, with `Retry-After`", body = Problem, content_type = "application/problem+json"),
+    (status = 429, description = "`too_many_attempts` (recent failures), or `attempts_in_flight` (others for the account still being checked after 10 s); with `Retry-After`", body = Problem, content_type = "application/problem+json"),
 ))]
-async fn login(State(accounts): State<Arc<Accounts>>, Json(request): Json<LoginRequest>) -> Accepted<AuthResponse> {
+async fn login(
+    State(accounts): State<Arc<Accounts>>,
+    client: Option<ClientAddress>,
+    Json(request): Json<LoginRequest>,
+) -> Accepted<AuthResponse> {
     let (email, password) = request.parse()?;
-    Ok(JsonBody(accounts.login(email, password).await?.into()))
+    let client = client.map(|ClientAddress(address)| address);
+    Ok(Json(accounts.login(email, password, client).await?.into()))
 }
 
 /// Ends the session of the given refresh token: it can no longer refresh.
@@ -120,7 +128,7 @@ async fn logout(
     (status = 401, description = "`invalid_refresh_token`, or `refresh_token_reused` (the session is ended)", body = Problem, content_type = "application/problem+json"),
 ))]
 async fn refresh(State(accounts): State<Arc<Accounts>>, Json(request): Json<RefreshRequest>) -> Accepted<TokenPair> {
-    Ok(JsonBody(accounts.refresh(&request.refresh_token).await?.into()))
+    Ok(Json(accounts.refresh(&request.refresh_token).await?.into()))
 }
 
 /// Confirms the account's email address with the token of the verification mail.
@@ -133,9 +141,25 @@ async fn verify_email(
     Json(request): Json<VerifyEmailRequest>,
 ) -> Accepted<VerifyEmailResponse> {
     let user = accounts.verify_email(&request.token).await?;
-    Ok(JsonBody(VerifyEmailResponse {
+    Ok(Json(VerifyEmailResponse {
         email_verified: user.email_verified_at.is_some(),
     }))
+}
+
+/// Mails the caller a new verification link. Earlier links stay valid until they expire; one
+/// mail a minute at most, the one sent at registration included.
+#[utoipa::path(post, path = "/auth/verify-email/resend", tag = "user", security(("bearer" = [])), responses(
+    (status = 202, description = "Accepted; the mail follows"),
+    (status = 401, description = "No or an invalid access token", body = Problem, content_type = "application/problem+json"),
+    (status = 409, description = "`already_verified`", body = Problem, content_type = "application/problem+json"),
+    (status = 429, description = "`rate_limited`: a verification mail went out less than a minute ago; with `Retry-After`", body = Problem, content_type = "application/problem+json"),
+))]
+async fn resend_verification(
+    State(accounts): State<Arc<Accounts>>,
+    principal: Principal,
+) -> Result<StatusCode, ApiError> {
+    accounts.resend_verification(&principal).await?;
+    Ok(StatusCode::ACCEPTED)
 }
 
 /// Mails a password reset link if the address has an account. The answer is the same either
@@ -172,7 +196,7 @@ async fn reset_password(
     (status = 401, description = "No or an invalid access token", body = Problem, content_type = "application/problem+json"),
 ))]
 async fn own_profile(State(accounts): State<Arc<Accounts>>, principal: Principal) -> Accepted<Profile> {
-    Ok(JsonBody(accounts.user(&principal.user_id).await?.into()))
+    Ok(Json(accounts.user(&principal.user_id).await?.into()))
 }
 
 /// Changes some of `name`, `phone`, `bio`, `skills` and `region`.
@@ -187,9 +211,7 @@ async fn update_profile(
     Json(request): Json<UpdateProfileRequest>,
 ) -> Accepted<Profile> {
     let changes = request.parse()?;
-    Ok(JsonBody(
-        accounts.update_profile(&principal.user_id, changes).await?.into(),
-    ))
+    Ok(Json(accounts.update_profile(&principal.user_id, changes).await?.into()))
 }
 
 /// Changes the caller's password. The caller's session goes on; the account's other sessions end.
@@ -198,16 +220,18 @@ async fn update_profile(
     (status = 401, description = "No or an invalid access token", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "`wrong_password`: the current password is wrong", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "`validation_failed`: the new password is too weak", body = Problem, content_type = "application/problem+json"),
-    (status = 429, description = "`too_many_attempts`, with `Retry-After`", body = Problem, content_type = "application/problem+json"),
+    (status = 429, description = "`too_many_attempts` (recent failures), or `attempts_in_flight` (others for the account still being checked after 10 s); with `Retry-After`", body = Problem, content_type = "application/problem+json"),
 ))]
 async fn change_password(
     State(accounts): State<Arc<Accounts>>,
     principal: Principal,
+    client: Option<ClientAddress>,
     Json(request): Json<ChangePasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
     let current = Password::presented(&request.current_password);
+    let client = client.map(|ClientAddress(address)| address);
     accounts
-        .change_password(&principal, current, &request.new_password)
+        .change_password(&principal, current, &request.new_password, client)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -223,5 +247,5 @@ async fn public_profile(
     _caller: Principal,
     Path(id): Path<String>,
 ) -> Accepted<PublicProfile> {
-    Ok(JsonBody(accounts.user(&id).await?.into()))
+    Ok(Json(accounts.user(&id).await?.into()))
 }

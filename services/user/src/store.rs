@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use onetime_common::auth::Role;
 use onetime_storage::{Direction, Index, Readable, StorageError, StoreSpec, Table, WriteTx};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -29,6 +30,8 @@ const SESSIONS: Table<String, Session> = Table::new("sessions");
 const SESSIONS_BY_USER: Index<String, String> = Index::new("sessions.by_user");
 const REFRESH_TOKENS: Table<TokenHash, RefreshToken> = Table::new("refresh_tokens");
 const EMAIL_TOKENS: Table<TokenHash, EmailToken> = Table::new("email_tokens");
+/// When each account was last mailed a verification link: user id → time.
+const VERIFICATION_MAILED: Table<String, MailedAt> = Table::new("verification_mailed");
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -183,6 +186,15 @@ pub fn rotate(
     })
 }
 
+/// Whether session `id` goes on and is `user_id`'s, and that account exists with `role`: what
+/// an access token issued in that session claims.
+pub fn is_current(tx: &impl Readable, id: &str, user_id: &str, role: Role) -> Result<bool, StorageError> {
+    match SESSIONS.get(tx, &id.to_owned())? {
+        Some(session) if session.user_id == user_id => Ok(user(tx, user_id)?.is_some_and(|user| user.role == role)),
+        _ => Ok(false),
+    }
+}
+
 /// Ends the session a refresh token (current or spent) belongs to, if it is `user_id`'s.
 pub fn end_session_of_token(tx: &WriteTx, presented: &TokenHash, user_id: &str) -> Result<(), StorageError> {
     let Some(token) = REFRESH_TOKENS.get(tx, presented)? else {
@@ -213,6 +225,28 @@ fn end_session(tx: &WriteTx, id: &str) -> Result<(), StorageError> {
 }
 
 /// A new single-use token for `purpose` on `user`'s account.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct MailedAt(#[serde(with = "time::serde::rfc3339")] OffsetDateTime);
+
+/// Claims the right to mail `user_id` a verification link now: at most one every `interval`.
+/// `Err` says how long to wait.
+pub fn claim_verification_mail(
+    tx: &WriteTx,
+    user_id: &str,
+    now: OffsetDateTime,
+    interval: Duration,
+) -> Result<Result<(), Duration>, StorageError> {
+    let key = user_id.to_owned();
+    if let Some(MailedAt(last)) = VERIFICATION_MAILED.get(tx, &key)? {
+        let next = last + interval;
+        if next > now {
+            return Ok(Err((next - now).try_into().unwrap_or(interval)));
+        }
+    }
+    VERIFICATION_MAILED.insert(tx, &key, &MailedAt(now))?;
+    Ok(Ok(()))
+}
+
 pub fn issue_email_token(
     tx: &WriteTx,
     purpose: Purpose,
@@ -287,12 +321,18 @@ pub fn prune_expired(tx: &WriteTx, now: OffsetDateTime) -> Result<usize, Storage
             removed += 1;
         }
     }
+    // Past a day, a mailing time limits nothing any more.
+    for (user_id, MailedAt(at)) in VERIFICATION_MAILED.range(tx, .., Direction::Forward, usize::MAX)? {
+        if at + Duration::from_secs(24 * 3600) <= now {
+            VERIFICATION_MAILED.remove(tx, &user_id)?;
+            removed += 1;
+        }
+    }
     Ok(removed)
 }
 
 #[cfg(test)]
 mod tests {
-    use onetime_common::auth::Role;
     use onetime_storage::Store;
 
     use super::*;
@@ -365,6 +405,21 @@ mod tests {
             .write_blocking(|tx| rotate(tx, &other.1.hash(), now, DAY))
             .unwrap();
         assert!(matches!(untouched, Rotation::Rotated { .. }));
+    }
+
+    #[test]
+    fn a_session_is_current_until_it_ends_and_only_for_its_account_and_role() {
+        let (_dir, store) = store();
+        let now = OffsetDateTime::now_utc();
+        let (id, token) = store.write_blocking(|tx| open_session(tx, "u1", now, DAY)).unwrap();
+        let current = |user: &str, role| store.read_blocking(|tx| is_current(tx, &id, user, role)).unwrap();
+        assert!(current("u1", Role::Worker));
+        assert!(!current("u1", Role::Admin), "a changed role");
+        assert!(!current("u2", Role::Worker), "another account");
+        store
+            .write_blocking(|tx| end_session_of_token(tx, &token.hash(), "u1"))
+            .unwrap();
+        assert!(!current("u1", Role::Worker), "ended");
     }
 
     #[test]

@@ -82,7 +82,7 @@ pub struct Location {
 
 /// A job as published.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", from = "JobRecord")]
 pub struct Job {
     pub id: String,
     pub employer_id: String,
@@ -100,11 +100,15 @@ pub struct Job {
     pub starts_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub ends_at: OffsetDateTime,
-    pub headcount: u32,
-    pub accepted_count: u32,
-    /// What each accepted worker earns in won: the hourly wage times the job's hours (rounded
+    /// Unpaid break inside `startsAt`–`endsAt`, in minutes (휴게시간).
+    pub break_minutes: u32,
+    /// The span less the break, in whole minutes: the time that is paid.
+    pub paid_minutes: u32,
+    /// What each accepted worker earns in won: the hourly wage times the paid time (rounded
     /// down to the won), or the daily wage.
     pub pay_per_worker: i64,
+    pub headcount: u32,
+    pub accepted_count: u32,
     pub status: JobStatus,
     /// Whether the employer's payment for the job is held in escrow.
     pub funded: bool,
@@ -112,6 +116,68 @@ pub struct Job {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+}
+
+/// A [`Job`] as it is read back: events published before break time existed, still in an
+/// outbox or a search index, carry neither `breakMinutes` nor `paidMinutes`. Those jobs had no
+/// break, so all their time was paid (the job store migrated its records the same way).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JobRecord {
+    id: String,
+    employer_id: String,
+    title: String,
+    description: String,
+    category: String,
+    #[serde(default)]
+    category_name: Option<String>,
+    wage: Wage,
+    location: Location,
+    #[serde(with = "time::serde::rfc3339")]
+    starts_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    ends_at: OffsetDateTime,
+    #[serde(default)]
+    break_minutes: u32,
+    paid_minutes: Option<u32>,
+    pay_per_worker: i64,
+    headcount: u32,
+    accepted_count: u32,
+    status: JobStatus,
+    funded: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    updated_at: OffsetDateTime,
+}
+
+impl From<JobRecord> for Job {
+    fn from(record: JobRecord) -> Self {
+        let span_minutes = u32::try_from((record.ends_at - record.starts_at).whole_minutes()).unwrap_or(0);
+        Self {
+            paid_minutes: record
+                .paid_minutes
+                .unwrap_or_else(|| span_minutes.saturating_sub(record.break_minutes)),
+            id: record.id,
+            employer_id: record.employer_id,
+            title: record.title,
+            description: record.description,
+            category: record.category,
+            category_name: record.category_name,
+            wage: record.wage,
+            location: record.location,
+            starts_at: record.starts_at,
+            ends_at: record.ends_at,
+            break_minutes: record.break_minutes,
+            pay_per_worker: record.pay_per_worker,
+            headcount: record.headcount,
+            accepted_count: record.accepted_count,
+            status: record.status,
+            funded: record.funded,
+            created_at: record.created_at,
+            updated_at: record.updated_at,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -203,4 +269,32 @@ pub struct ApplicationChanged {
     /// Only for `application.rejected`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<RejectionReason>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job_json() -> serde_json::Value {
+        serde_json::json!({
+            "id": "j", "employerId": "e", "title": "카페", "description": "", "category": "etc",
+            "wage": { "type": "hourly", "amount": 12_000 },
+            "location": { "address": "서울", "lat": 37.5, "lng": 127.0 },
+            "startsAt": "2026-03-02T09:00:00Z", "endsAt": "2026-03-02T18:00:00Z",
+            "payPerWorker": 108_000, "headcount": 1, "acceptedCount": 0, "status": "open", "funded": false,
+            "createdAt": "2026-03-01T09:00:00Z", "updatedAt": "2026-03-01T09:00:00Z",
+        })
+    }
+
+    #[test]
+    fn jobs_published_before_break_time_read_as_all_paid() {
+        let old: Job = serde_json::from_value(job_json()).unwrap();
+        assert_eq!((old.break_minutes, old.paid_minutes), (0, 540));
+        let mut current = job_json();
+        current["breakMinutes"] = 60.into();
+        current["paidMinutes"] = 480.into();
+        let job: Job = serde_json::from_value(current.clone()).unwrap();
+        assert_eq!((job.break_minutes, job.paid_minutes), (60, 480));
+        assert_eq!(serde_json::to_value(&job).unwrap(), current, "round trip");
+    }
 }

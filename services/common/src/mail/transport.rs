@@ -27,12 +27,14 @@ pub(crate) enum SendError {
 }
 
 impl Mailer {
-    /// The transport `config` describes; the `file` transport's directory is created here.
+    /// The transport `config` describes. The `file` transport's directory is created here,
+    /// private (0700, what is in it 0600) even outside the data directory: its mails hold
+    /// password reset links.
     pub fn new(config: &MailConfig, data_dir: &Path) -> Result<Self, MailError> {
         match config.transport {
             TransportKind::File => {
                 let dir = config.dir_in(data_dir);
-                std::fs::create_dir_all(&dir).map_err(|source| MailError::Io {
+                onetime_storage::create_private_dir(&dir).map_err(|source| MailError::Io {
                     context: format!("cannot create the mail directory {}", dir.display()),
                     source,
                 })?;

@@ -1,0 +1,109 @@
+//! Batched writes across a crash: 32 clients write at once, each write in its own operation of a
+//! shared transaction, and the process is killed mid-burst. Every acknowledged write must be on
+//! disk, none twice, and none of the writes that failed on purpose.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use onetime_storage::{Direction, StorageError, Store, StoreSpec, Table, outbox};
+
+const SPEC: StoreSpec = StoreSpec {
+    name: "burst",
+    schema_version: 1,
+    migrations: &[],
+};
+/// One row per write, keyed `"{client}-{n}"`.
+const ROWS: Table<String, u64> = Table::new("rows");
+/// How many writes were applied: a write applied twice, or half, would leave it off the count.
+const COUNT: Table<String, u64> = Table::new("count");
+const CLIENTS: u64 = 32;
+const CHILD_DIR: &str = "BATCHED_WRITES_CHILD_DIR";
+
+/// Every seventh write of a client fails after writing: its writes must vanish from the batch.
+fn fails(n: u64) -> bool {
+    n % 7 == 6
+}
+
+/// One write: the row, the count and an outbox event naming the row, or nothing at all.
+fn write(store: &Store, key: &str, n: u64) -> Result<(), StorageError> {
+    store.write_blocking(|tx| {
+        ROWS.insert(tx, &key.to_owned(), &n)?;
+        let count = COUNT.get(tx, &"all".to_owned())?.unwrap_or(0);
+        COUNT.insert(tx, &"all".to_owned(), &(count + 1))?;
+        outbox::append(tx, |_| key.to_owned())?;
+        if fails(n) {
+            return Err(StorageError::Batch("refused on purpose".into()));
+        }
+        Ok(())
+    })
+}
+
+/// Runs only as the child of `a_kill_mid_burst_loses_no_acknowledged_write_and_doubles_none`:
+/// 32 clients write until killed, printing the key of every write that returned `Ok`.
+#[test]
+fn burst_child() {
+    let Ok(dir) = std::env::var(CHILD_DIR) else { return };
+    let store = Store::open(Path::new(&dir), &SPEC).unwrap();
+    let stdout = std::sync::Mutex::new(std::io::stdout());
+    std::thread::scope(|scope| {
+        for client in 0..CLIENTS {
+            let (store, stdout) = (&store, &stdout);
+            scope.spawn(move || {
+                for n in 0u64.. {
+                    let key = format!("{client}-{n}");
+                    if write(store, &key, n).is_ok() {
+                        let mut out = stdout.lock().unwrap();
+                        writeln!(out, "{key}").unwrap();
+                        out.flush().unwrap();
+                    }
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn a_kill_mid_burst_loses_no_acknowledged_write_and_doubles_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "burst_child", "--nocapture", "--test-threads=1"])
+        .env(CHILD_DIR, dir.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut acked = BTreeSet::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if line.contains('-') && !line.contains(' ') {
+            acked.insert(line);
+        }
+        if acked.len() >= 5_000 {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let store = Store::open(dir.path(), &SPEC).unwrap();
+    let (rows, count, events) = store
+        .read_blocking(|tx| {
+            let rows = ROWS.range(tx, .., Direction::Forward, usize::MAX)?;
+            let count = COUNT.get(tx, &"all".to_owned())?.unwrap_or(0);
+            let events: Vec<String> = outbox::read_range(tx, 0, u64::MAX, usize::MAX)?;
+            Ok::<_, StorageError>((rows, count, events))
+        })
+        .unwrap();
+    let stored: BTreeSet<String> = rows.iter().map(|(key, _)| key.clone()).collect();
+    let lost: Vec<_> = acked.difference(&stored).collect();
+    assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
+    assert!(rows.iter().all(|(_, n)| !fails(*n)), "a failed write was stored");
+    assert_eq!(count, rows.len() as u64, "the count disagrees with the rows");
+    let published: BTreeSet<&String> = events.iter().collect();
+    assert_eq!(published.len(), events.len(), "an event was stored twice");
+    assert!(
+        published.into_iter().eq(stored.iter()),
+        "the outbox and the rows disagree"
+    );
+}
