@@ -22,6 +22,7 @@ pub const SERVICES: &[ServiceDef] = &[
     onetime_search::SERVICE,
     onetime_payment::SERVICE,
     onetime_notification::SERVICE,
+    onetime_chat::SERVICE,
 ];
 
 /// Who consumes whose events (ARCHITECTURE.md's event table), as `(source, subscriber)`.

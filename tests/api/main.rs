@@ -3,6 +3,7 @@
 //!
 //! One test binary with a module per area, so the platform is linked once.
 
+mod chat;
 mod cli;
 mod gateway;
 mod helpers;
