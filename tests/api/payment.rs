@@ -165,6 +165,14 @@ async fn settled_worker(app: &TestApp) -> Account {
     worker
 }
 
+/// `onetime ledger check` on `data_dir`, off the test's runtime: the platform under test runs on
+/// it and answers the command over its control socket.
+async fn ledger_check(data_dir: &std::path::Path) -> std::process::Output {
+    let mut command = onetime(data_dir);
+    command.args(["ledger", "check"]);
+    tokio::task::spawn_blocking(move || run(&mut command)).await.unwrap()
+}
+
 fn withdraw_body(amount: i64, account_number: &str) -> Value {
     json!({ "amount": amount, "bank": { "code": "088", "accountNumber": account_number, "holderName": "김원데" } })
 }
@@ -451,7 +459,7 @@ async fn concurrent_withdrawals_never_overdraw_the_balance() {
     })
     .await;
     assert_eq!(done["balance"], 5_140);
-    let checked = run(onetime(app.data_dir.path()).args(["ledger", "check"]));
+    let checked = ledger_check(app.data_dir.path()).await;
     assert!(
         checked.status.success(),
         "no overdraft, every entry balanced: {}",
@@ -589,7 +597,7 @@ async fn a_restart_keeps_orders_wallets_and_settlements() {
     let wallet = eventually(&app, "/payments/wallet", &worker.token, |w| w["balance"] == 95_140).await;
 
     // The running instance checks its ledger over the control socket; a stopped one by itself.
-    let live = run(onetime(app.data_dir.path()).args(["ledger", "check"]));
+    let live = ledger_check(app.data_dir.path()).await;
     assert!(live.status.success(), "{}", output(&live.stderr));
     assert!(
         output(&live.stdout).starts_with("ledger clean"),
@@ -597,7 +605,7 @@ async fn a_restart_keeps_orders_wallets_and_settlements() {
         output(&live.stdout)
     );
     let (config, data_dir) = app.stop().await;
-    let offline = run(onetime(data_dir.path()).args(["ledger", "check"]));
+    let offline = ledger_check(data_dir.path()).await;
     assert!(offline.status.success(), "{}", output(&offline.stderr));
     assert!(output(&offline.stdout).contains("won received"));
     let app = start(config, data_dir).await;
