@@ -462,7 +462,10 @@ impl RunningBus {
         let mut statuses = Vec::with_capacity(self.lanes.len());
         for lane in &self.lanes {
             let head = *lane.source.outbox_head().borrow();
-            let applied = *lane.applied.borrow();
+            // What the subscriber has made durable, not merely been handed: until then a
+            // restart would deliver it again, so it still counts as lag.
+            let handed = *lane.applied.borrow();
+            let applied = lane.subscriber.durable(lane.source_name, handed).unwrap_or(handed);
             let lag = head.saturating_sub(applied);
             statuses.push(LaneStatus {
                 subscriber: lane.subscriber.name(),
