@@ -10,15 +10,20 @@
 mod analysis;
 mod api;
 mod collect;
+mod dictionary;
 mod geo;
 mod index;
 mod jamo;
+mod normalize;
 mod query;
+mod ranking;
+mod romanize;
 mod routes;
 mod schema;
 mod suggest;
 #[cfg(any(test, feature = "synthetic"))]
 pub mod synthetic;
+mod understand;
 
 pub use index::backup;
 pub use query::SearchParams;
@@ -89,6 +94,7 @@ impl SearchService {
     /// is new or of another schema version.
     pub fn open(dir: PathBuf, clients: Arc<Clients>, background: &Background) -> Result<Arc<Self>, IndexError> {
         analysis::warm_up();
+        dictionary::warm_up();
         let opened = index::open(&dir)?;
         let service = Arc::new(Self {
             dir,
