@@ -540,8 +540,7 @@ async fn the_relevance_set_finds_what_a_person_means() {
 const PHONE_SET: &str = include_str!("../../services/search/relevance/phone.tsv");
 
 /// Lowest accepted figures, per kind and overall (`all`): (kind, top-1, top-5, MRR). They only
-/// go up: raise them with every improvement. Before issue 14's query understanding the set
-/// scored 0.42 / 0.60 / 0.49 overall (per kind in docs/decisions.md).
+/// go up: raise them with every improvement (figures per kind in docs/decisions.md, Search).
 const PHONE_THRESHOLDS: &[(&str, f64, f64, f64)] = &[("all", 0.0, 0.0, 0.0)];
 
 /// Top-1, top-5 and mean reciprocal rank (within the first 20) of a list of ranks.
