@@ -172,6 +172,12 @@ pub struct KoreanTokenizer;
 #[derive(Clone, Default)]
 pub struct KeystrokeTokenizer;
 
+/// The analyzer's Hangul words as their initial consonants ([`crate::jamo::initials`]), for
+/// 초성 queries (`ㅊㅅ` → 청소). Words of one syllable are left out: their initials alone match
+/// too much.
+#[derive(Clone, Default)]
+pub struct InitialsTokenizer;
+
 pub struct TermStream {
     tokens: Vec<Token>,
     next: usize,
@@ -206,6 +212,18 @@ impl Tokenizer for KeystrokeTokenizer {
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> TermStream {
         TermStream::new(analyze(text), |term| crate::jamo::keystrokes(&term))
+    }
+}
+
+impl Tokenizer for InitialsTokenizer {
+    type TokenStream<'a> = TermStream;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> TermStream {
+        let words = analyze(text)
+            .into_iter()
+            .filter(|term| term.text.chars().count() >= 2 && crate::jamo::is_syllables(&term.text))
+            .collect();
+        TermStream::new(words, |term| crate::jamo::initials(&term))
     }
 }
 

@@ -455,6 +455,12 @@ impl Generation {
                 (total, addresses.into_iter().map(|a| (a, None)).collect())
             };
 
+        if let Some(understood) = &search.understood
+            && search.sort == Sort::Relevance
+        {
+            let first: Vec<DocAddress> = page.iter().map(|(address, _)| *address).collect();
+            crate::ranking::explain(&searcher, &*query, fields, understood, &first);
+        }
         let snippets = match &search.text {
             Some(_) => Some((
                 SnippetGenerator::create(&searcher, &*query, fields.title)?,

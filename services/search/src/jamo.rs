@@ -92,6 +92,11 @@ pub fn is_initials(text: &str) -> bool {
     any
 }
 
+/// Whether `text` is Hangul syllables only (and not empty).
+pub fn is_syllables(text: &str) -> bool {
+    !text.is_empty() && text.chars().all(|c| syllable(c).is_some())
+}
+
 /// Whether `text` has any Hangul syllable.
 pub fn has_hangul(text: &str) -> bool {
     text.chars().any(|c| syllable(c).is_some())

@@ -11,15 +11,20 @@ mod analysis;
 mod api;
 mod collect;
 mod config;
+mod dictionary;
 mod geo;
 mod index;
 mod jamo;
+mod normalize;
 mod query;
+mod ranking;
+mod romanize;
 mod routes;
 mod schema;
 mod suggest;
 #[cfg(any(test, feature = "synthetic"))]
 pub mod synthetic;
+mod understand;
 
 pub use config::SearchConfig;
 pub use index::backup;
@@ -108,6 +113,7 @@ impl SearchService {
         background: &Background,
     ) -> Result<Arc<Self>, IndexError> {
         analysis::warm_up();
+        dictionary::warm_up();
         let opened = index::open(&dir, config)?;
         let service = Arc::new(Self {
             dir,

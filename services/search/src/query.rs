@@ -6,15 +6,15 @@ use std::ops::Bound;
 use onetime_common::ApiError;
 use serde::Deserialize;
 use tantivy::Term;
-use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use time::OffsetDateTime;
 use time::macros::offset;
 
-use crate::analysis::analyze;
 use crate::geo::Circle;
-use crate::jamo;
+use crate::ranking::relevance_query;
 use crate::schema::Fields;
+use crate::understand::{Understood, understand};
 
 /// Longest accepted `q`, in characters.
 pub const MAX_QUERY_CHARS: usize = 200;
@@ -58,6 +58,8 @@ pub enum Sort {
 #[derive(Debug, Clone)]
 pub struct Search {
     pub text: Option<String>,
+    /// What `text` asks for.
+    pub understood: Option<Understood>,
     pub category: Option<String>,
     /// Where distances are measured from; with a radius, also a filter.
     pub origin: Option<(f64, f64)>,
@@ -165,6 +167,7 @@ impl SearchParams {
             })?,
         };
         Ok(Search {
+            understood: text.as_deref().map(understand),
             text,
             category: self.category.clone(),
             origin,
@@ -177,110 +180,6 @@ impl SearchParams {
             offset,
         })
     }
-}
-
-/// English words people type for Korean job terms, and back.
-const SYNONYMS: &[(&str, &str)] = &[
-    ("cafe", "카페"),
-    ("coffee", "커피"),
-    ("barista", "바리스타"),
-    ("delivery", "배달"),
-    ("logistics", "물류"),
-    ("warehouse", "창고"),
-    ("staff", "스태프"),
-    ("event", "행사"),
-    ("office", "사무"),
-    ("store", "매장"),
-    ("shop", "매장"),
-    ("cleaning", "청소"),
-    ("kitchen", "주방"),
-    ("restaurant", "식당"),
-    ("convenience", "편의점"),
-    ("alba", "알바"),
-    ("parttime", "아르바이트"),
-    ("construction", "공사"),
-    ("driver", "기사"),
-    ("serving", "서빙"),
-];
-
-fn synonyms(term: &str) -> impl Iterator<Item = &'static str> + '_ {
-    SYNONYMS.iter().filter_map(move |&(en, ko)| {
-        if en == term {
-            Some(ko)
-        } else if ko == term {
-            Some(en)
-        } else {
-            None
-        }
-    })
-}
-
-/// Field weights of free text: the title counts most.
-const TITLE_BOOST: f32 = 3.0;
-const CATEGORY_BOOST: f32 = 1.5;
-/// A near miss counts less than a hit.
-const FUZZY_BOOST: f32 = 0.4;
-/// A word in the other language counts less than the word typed.
-const SYNONYM_BOOST: f32 = 0.7;
-
-fn term_in(field: tantivy::schema::Field, text: &str, boost: f32) -> Box<dyn Query> {
-    let query = TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::WithFreqs);
-    Box::new(BoostQuery::new(Box::new(query), boost))
-}
-
-/// A Hangul word one key off (jamo level): `바리스터` still finds `바리스타`.
-fn near_keys(fields: &Fields, word: &str) -> Option<(Occur, Box<dyn Query>)> {
-    let keys = jamo::keystrokes(word);
-    (jamo::has_hangul(word) && keys.chars().count() >= 4).then(|| {
-        let fuzzy = FuzzyTermQuery::new(Term::from_field_text(fields.keys, &keys), 1, true);
-        (
-            Occur::Should,
-            Box::new(BoostQuery::new(Box::new(fuzzy), FUZZY_BOOST)) as Box<dyn Query>,
-        )
-    })
-}
-
-/// The free-text part: any analysed term of `text` (or, weighted less, its synonym) in any text
-/// field. Near misses count too, weighted less: a Hangul term or whole word one key off, a Latin
-/// term of 4+ letters one letter off.
-pub fn text_query(fields: &Fields, text: &str) -> Option<Box<dyn Query>> {
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
-    for term in analyze(text) {
-        let words = std::iter::once((term.text.clone(), 1.0))
-            .chain(synonyms(&term.text).map(|synonym| (synonym.to_owned(), SYNONYM_BOOST)));
-        for (word, weight) in words {
-            if !seen.insert(word.clone()) {
-                continue;
-            }
-            clauses.push((Occur::Should, term_in(fields.title, &word, TITLE_BOOST * weight)));
-            clauses.push((Occur::Should, term_in(fields.description, &word, weight)));
-            clauses.push((Occur::Should, term_in(fields.address, &word, weight)));
-            clauses.push((
-                Occur::Should,
-                term_in(fields.category_name, &word, CATEGORY_BOOST * weight),
-            ));
-            if jamo::has_hangul(&word) {
-                clauses.extend(near_keys(fields, &word));
-            } else if word.chars().count() >= 4 {
-                for field in [fields.title, fields.description] {
-                    let fuzzy = FuzzyTermQuery::new(Term::from_field_text(field, &word), 1, true);
-                    clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(fuzzy), FUZZY_BOOST))));
-                }
-            }
-        }
-    }
-    if clauses.is_empty() {
-        return None;
-    }
-    // The analyser may cut a misspelt word where the right one stays whole (바리스터 → 바리스 +
-    // 터): the word as typed gets its own near miss.
-    for word in text.split_whitespace().map(str::to_lowercase) {
-        if seen.insert(word.clone()) {
-            clauses.extend(near_keys(fields, &word));
-        }
-    }
-    Some(Box::new(BooleanQuery::new(clauses)))
 }
 
 fn filter(query: impl Query) -> (Occur, Box<dyn Query>) {
@@ -296,7 +195,11 @@ impl Search {
     /// category out, for the facet counts.
     pub fn query(&self, fields: &Fields, with_category: bool) -> Box<dyn Query> {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        match self.text.as_deref().map(|text| text_query(fields, text)) {
+        match self
+            .understood
+            .as_ref()
+            .map(|understood| relevance_query(fields, understood))
+        {
             Some(Some(text)) => clauses.push((Occur::Must, text)),
             // Text made only of particles or punctuation matches nothing, not everything.
             Some(None) => return Box::new(tantivy::query::EmptyQuery),

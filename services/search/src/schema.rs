@@ -1,7 +1,9 @@
 //! The index schema, and how a job becomes a document.
 //!
 //! Text fields use the Korean analyzer; `keys` holds the same terms as keystrokes for typo
-//! tolerance below the syllable. Filters and sorts read fast fields. The job itself is stored
+//! tolerance below the syllable, `initials` their initial consonants for 초성 queries. `shift`
+//! holds when a job starts in Korea (slots like 오전, 주말), and the wage fields what it pays,
+//! for the boosts of query intents. Filters and sorts read fast fields. The job itself is stored
 //! as JSON, so results come back whole without a call to the job service.
 
 use onetime_common::events::job::{Job, WageKind};
@@ -12,14 +14,16 @@ use tantivy::schema::{
 use tantivy::tokenizer::{TextAnalyzer, TokenizerManager};
 use tantivy::{DateTime, TantivyDocument};
 
-use crate::analysis::{KeystrokeTokenizer, KoreanTokenizer};
+use crate::analysis::{InitialsTokenizer, KeystrokeTokenizer, KoreanTokenizer};
 
 /// Bumped whenever the schema, the analysis or what is indexed changes: an index of another
-/// version is rebuilt. 2: daily wages per paid hour (break time), jobs stored with their break.
-pub const SCHEMA_VERSION: u32 = 2;
+/// version is rebuilt. 2: daily wages per paid hour (break time), jobs stored with their break;
+/// 3: 초성, start-slot and wage fields for query understanding.
+pub const SCHEMA_VERSION: u32 = 3;
 
 pub const KOREAN: &str = "korean";
 pub const KEYSTROKES: &str = "keystrokes";
+pub const INITIALS: &str = "initials";
 
 /// The fields, by name.
 #[derive(Clone, Copy)]
@@ -30,6 +34,10 @@ pub struct Fields {
     pub address: Field,
     pub category_name: Field,
     pub keys: Field,
+    pub initials: Field,
+    pub shift: Field,
+    pub wage_kind: Field,
+    pub wage_amount: Field,
     pub category: Field,
     pub hourly_wage: Field,
     pub lat: Field,
@@ -50,6 +58,10 @@ pub fn fields(schema: &Schema) -> Fields {
         address: field("address"),
         category_name: field("category_name"),
         keys: field("keys"),
+        initials: field("initials"),
+        shift: field("shift"),
+        wage_kind: field("wage_kind"),
+        wage_amount: field("wage_amount"),
         category: field("category"),
         hourly_wage: field("hourly_wage"),
         lat: field("lat"),
@@ -75,6 +87,10 @@ pub fn build() -> Schema {
     schema.add_text_field("address", text(KOREAN, false));
     schema.add_text_field("category_name", text(KOREAN, false));
     schema.add_text_field("keys", text(KEYSTROKES, false));
+    schema.add_text_field("initials", text(INITIALS, false));
+    schema.add_text_field("shift", STRING);
+    schema.add_text_field("wage_kind", STRING);
+    schema.add_i64_field("wage_amount", INDEXED);
     schema.add_text_field("category", STRING | FAST);
     schema.add_i64_field("hourly_wage", INDEXED | FAST);
     schema.add_f64_field("lat", INDEXED | FAST);
@@ -91,6 +107,7 @@ pub fn build() -> Schema {
 pub fn register_tokenizers(manager: &TokenizerManager) {
     manager.register(KOREAN, TextAnalyzer::from(KoreanTokenizer));
     manager.register(KEYSTROKES, TextAnalyzer::from(KeystrokeTokenizer));
+    manager.register(INITIALS, TextAnalyzer::from(InitialsTokenizer));
 }
 
 /// The wage per paid hour a job pays, for filtering and sorting across hourly and daily wages:
@@ -100,6 +117,38 @@ pub fn hourly_equivalent(job: &Job) -> i64 {
     match job.wage.kind {
         WageKind::Hourly => job.wage.amount,
         WageKind::Daily => job.wage.amount * 60 / i64::from(job.paid_minutes.max(1)),
+    }
+}
+
+/// The slots of the day and week a job starting at `at` falls in, in Korea time: 새벽 (before
+/// 7), 오전 (6–12), 오후 (12–18), 저녁 (17–22), 야간 (from 20 to 6), and 주말 or 평일. Slots
+/// overlap where people's words do (a 20:00 shift is both 저녁 and 야간).
+pub fn shift_slots(at: time::OffsetDateTime) -> Vec<&'static str> {
+    let local = at.to_offset(time::macros::offset!(+9));
+    let hour = local.hour();
+    let mut slots = Vec::new();
+    for (slot, from, to) in [
+        ("새벽", 0, 7),
+        ("오전", 6, 12),
+        ("오후", 12, 18),
+        ("저녁", 17, 22),
+        ("야간", 20, 24),
+        ("야간", 0, 6),
+    ] {
+        if (from..to).contains(&hour) && !slots.contains(&slot) {
+            slots.push(slot);
+        }
+    }
+    let weekend = matches!(local.weekday(), time::Weekday::Saturday | time::Weekday::Sunday);
+    slots.push(if weekend { "주말" } else { "평일" });
+    slots
+}
+
+/// The wage kind as the `wage_kind` field holds it.
+pub fn wage_kind(kind: WageKind) -> &'static str {
+    match kind {
+        WageKind::Hourly => "hourly",
+        WageKind::Daily => "daily",
     }
 }
 
@@ -116,6 +165,12 @@ pub fn document(fields: &Fields, job: &Job) -> TantivyDocument {
     doc.add_text(fields.address, &job.location.address);
     doc.add_text(fields.category_name, category_name);
     doc.add_text(fields.keys, format!("{} {}", job.title, category_name));
+    doc.add_text(fields.initials, format!("{} {}", job.title, category_name));
+    for slot in shift_slots(job.starts_at) {
+        doc.add_text(fields.shift, slot);
+    }
+    doc.add_text(fields.wage_kind, wage_kind(job.wage.kind));
+    doc.add_i64(fields.wage_amount, job.wage.amount);
     doc.add_text(fields.category, &job.category);
     doc.add_i64(fields.hourly_wage, hourly_equivalent(job));
     doc.add_f64(fields.lat, job.location.lat);
@@ -125,4 +180,20 @@ pub fn document(fields: &Fields, job: &Job) -> TantivyDocument {
     // A `Job` is plain data: serializing it cannot fail.
     doc.add_text(fields.job, serde_json::to_string(job).expect("a job serializes"));
     doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shifts_are_read_in_korea_time() {
+        // 2026-12-05 is a Saturday; 19:00 UTC on the Friday is 04:00 on it in Korea.
+        let at = time::macros::datetime!(2026-12-04 19:00 UTC);
+        assert_eq!(shift_slots(at), ["새벽", "야간", "주말"]);
+        let at = time::macros::datetime!(2026-12-07 11:00 UTC);
+        assert_eq!(shift_slots(at), ["저녁", "야간", "평일"]);
+        let at = time::macros::datetime!(2026-12-07 00:30 UTC);
+        assert_eq!(shift_slots(at), ["오전", "평일"]);
+    }
 }

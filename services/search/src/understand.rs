@@ -1,0 +1,269 @@
+//! Query understanding: what a phone-typed query asks for, before anything is retrieved.
+//!
+//! The text is normalised ([`crate::normalize`]); each word is then read for what it says
+//! beyond its letters: initial consonants (초성), a wage amount, a time or wage intent, a region,
+//! Korean typed in Latin letters, synonyms and brands. The words that stay are analysed like the
+//! index; question-like words ([`Dictionary::stop_words`]) are dropped unless nothing else is left.
+
+use crate::analysis::analyze;
+use crate::dictionary::{self, Dictionary, Intent};
+use crate::jamo;
+use crate::normalize::normalize;
+use crate::romanize;
+
+/// Weight of a word found in another form than typed, relative to the typed word.
+pub const SYNONYM_WEIGHT: f32 = 0.7;
+/// Weight of a morpheme of a split compound: a whole-word match counts more.
+pub const PART_WEIGHT: f32 = 0.5;
+/// Weight of a word most job queries have (`알바`).
+pub const GENERIC_WEIGHT: f32 = 0.3;
+/// Weight of a Hangul reading of a romanised word: a guess among a few.
+pub const ROMANIZED_WEIGHT: f32 = 0.8;
+/// Amounts from this many won are daily wages when the query does not say.
+const DAILY_FROM: i64 = 50_000;
+
+/// A term to search in the text fields, with its weight.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Weighted {
+    pub text: String,
+    pub weight: f32,
+    /// Typed by the person (so possibly mistyped), rather than taken from a dictionary.
+    pub typed: bool,
+}
+
+/// The wage a query asks for.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WageIntent {
+    /// `hourly` or `daily`.
+    pub kind: Option<String>,
+    pub amount: Option<i64>,
+    pub high: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Understood {
+    /// Analysed terms and their expansions, for the text fields.
+    pub terms: Vec<Weighted>,
+    /// The typed words (normalised) that stayed text, for near-miss matching of whole words.
+    pub words: Vec<String>,
+    /// The typed terms (whole words, in order), for phrase matching.
+    pub phrase: Vec<String>,
+    /// Initial-consonant words (`ㅊㅅ`).
+    pub initials: Vec<String>,
+    /// Address words of the regions named.
+    pub regions: Vec<String>,
+    /// Shift slots asked for (`오전`, `주말`, ...).
+    pub when: Vec<String>,
+    pub wage: WageIntent,
+}
+
+impl Understood {
+    /// Whether the query asked for nothing searchable.
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+            && self.initials.is_empty()
+            && self.regions.is_empty()
+            && self.when.is_empty()
+            && self.wage == WageIntent::default()
+    }
+
+    fn push(&mut self, text: String, weight: f32, typed: bool) {
+        match self.terms.iter_mut().find(|t| t.text == text) {
+            Some(term) => {
+                term.weight = term.weight.max(weight);
+                term.typed |= typed;
+            }
+            None => self.terms.push(Weighted { text, weight, typed }),
+        }
+    }
+
+    /// Searches `text` (analysed) at `weight`, parts lower.
+    fn push_text(&mut self, text: &str, weight: f32) {
+        for term in analyze(text) {
+            let part = if term.part { PART_WEIGHT } else { 1.0 };
+            self.push(term.text, weight * part, false);
+        }
+    }
+
+    fn intent(&mut self, intent: &Intent) {
+        match intent {
+            Intent::When(slot) if !self.when.contains(slot) => self.when.push(slot.clone()),
+            Intent::When(_) => {}
+            Intent::WageKind(kind) => self.wage.kind = Some(kind.clone()),
+            Intent::HighWage => self.wage.high = true,
+        }
+    }
+
+    /// Expansions of a word: synonyms, brand kinds, region address words.
+    fn expand(&mut self, word: &str, weight: f32, dictionary: &Dictionary) {
+        let alternatives: Vec<&str> = dictionary.alternatives(word).collect();
+        for alternative in alternatives {
+            self.push_text(alternative, weight * SYNONYM_WEIGHT);
+        }
+        if let Some(words) = dictionary.regions.get(word) {
+            for region in words {
+                if !self.regions.contains(region) {
+                    self.regions.push(region.clone());
+                }
+            }
+        }
+    }
+}
+
+/// A wage amount as people type it: `12만원`, `15만`, `1만5천원`, `15,000원`, `15000`.
+fn parse_amount(word: &str) -> Option<i64> {
+    let word = word.trim_end_matches('원').replace(',', "");
+    if !word.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let number = |s: &str| -> Option<i64> {
+        match s.strip_suffix('천') {
+            Some(thousands) => Some(thousands.parse::<i64>().ok()? * 1000),
+            None if s.is_empty() => Some(0),
+            None => s.parse().ok(),
+        }
+    };
+    let amount = match word.split_once('만') {
+        Some((tens_of_thousands, rest)) => tens_of_thousands.parse::<i64>().ok()?.checked_mul(10_000)? + number(rest)?,
+        None => number(&word)?,
+    };
+    (1000..=10_000_000).contains(&amount).then_some(amount)
+}
+
+/// Whether a word is Latin letters (and hyphens) only.
+fn is_latin(word: &str) -> bool {
+    word.chars().any(|c| c.is_ascii_alphabetic()) && word.chars().all(|c| c.is_ascii_alphabetic() || c == '-')
+}
+
+/// What `text` asks for.
+pub fn understand(text: &str) -> Understood {
+    let dictionary = dictionary::get();
+    let mut understood = Understood::default();
+    let mut stopped = Vec::new();
+    for word in normalize(text, dictionary) {
+        if jamo::is_initials(&word) {
+            understood.initials.push(word);
+            continue;
+        }
+        let bare = word.trim_matches(|c: char| !c.is_alphanumeric() && c != '-');
+        if bare.is_empty() {
+            continue;
+        }
+        if let Some(amount) = parse_amount(bare) {
+            understood.wage.amount = Some(amount);
+            continue;
+        }
+        if let Some(intent) = dictionary.intents.get(bare) {
+            understood.intent(intent);
+            if !matches!(intent, Intent::When(_)) {
+                continue;
+            }
+        }
+        understood.expand(bare, 1.0, dictionary);
+        if is_latin(bare) && !dictionary.knows(bare) {
+            for spelling in romanize::to_hangul(bare) {
+                understood.expand(&spelling, ROMANIZED_WEIGHT, dictionary);
+                understood.push_text(&spelling, ROMANIZED_WEIGHT);
+            }
+        }
+        let mut meaningful = false;
+        for term in analyze(bare) {
+            if dictionary.stop_words.contains(&term.text) {
+                stopped.push(term.text);
+                continue;
+            }
+            if let Some(intent) = dictionary.intents.get(&term.text) {
+                understood.intent(intent);
+                if !matches!(intent, Intent::When(_)) {
+                    continue;
+                }
+            }
+            let generic = if dictionary.generic.contains(&term.text) {
+                GENERIC_WEIGHT
+            } else {
+                1.0
+            };
+            let weight = generic * if term.part { PART_WEIGHT } else { 1.0 };
+            understood.expand(&term.text, weight, dictionary);
+            if !term.part {
+                understood.phrase.push(term.text.clone());
+            }
+            understood.push(term.text, weight, true);
+            meaningful = true;
+        }
+        if meaningful {
+            understood.words.push(bare.to_owned());
+        }
+    }
+    if understood.wage.amount.is_some_and(|amount| amount >= DAILY_FROM) && understood.wage.kind.is_none() {
+        understood.wage.kind = Some("daily".to_owned());
+    }
+    // A query of question words only still searches them.
+    if understood.is_empty() {
+        for term in stopped {
+            understood.push(term, GENERIC_WEIGHT, true);
+        }
+    }
+    understood
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(understood: &Understood) -> Vec<&str> {
+        understood.terms.iter().map(|t| t.text.as_str()).collect()
+    }
+
+    #[test]
+    fn question_words_go_meaning_stays() {
+        let understood = understand("강아지 산책 알바 어디 있어요");
+        let texts = texts(&understood);
+        assert!(texts.contains(&"강아지") && texts.contains(&"산책"), "{texts:?}");
+        assert!(!texts.contains(&"어디") && !texts.contains(&"있"), "{texts:?}");
+        assert!(
+            !understand("어디 있어요").is_empty(),
+            "question words alone still search"
+        );
+    }
+
+    #[test]
+    fn intents_are_read_out_of_the_text() {
+        let understood = understand("일당 12만원 주말 현장");
+        assert_eq!(understood.wage.kind.as_deref(), Some("daily"));
+        assert_eq!(understood.wage.amount, Some(120_000));
+        assert_eq!(understood.when, ["주말"]);
+        assert!(!texts(&understood).contains(&"일당"));
+        assert!(understand("시급 센 행사").wage.high);
+        assert_eq!(understand("7만원").wage.kind.as_deref(), Some("daily"));
+    }
+
+    #[test]
+    fn amounts_parse_as_typed() {
+        for (typed, won) in [
+            ("12만원", 120_000),
+            ("15만", 150_000),
+            ("1만5천원", 15_000),
+            ("15,000원", 15_000),
+        ] {
+            assert_eq!(parse_amount(typed), Some(won), "{typed}");
+        }
+        for typed in ["만원", "3", "카페", "99999999999만"] {
+            assert_eq!(parse_amount(typed), None, "{typed}");
+        }
+    }
+
+    #[test]
+    fn initials_regions_romanisation_and_brands_are_recognised() {
+        let understood = understand("부산 ㅊㅅ");
+        assert_eq!(understood.initials, ["ㅊㅅ"]);
+        assert!(understood.regions.contains(&"부산광역시".to_owned()));
+        assert!(texts(&understand("jubang")).contains(&"주방"));
+        assert!(texts(&understand("스타벅스")).contains(&"카페"));
+        assert!(
+            !texts(&understand("cafe"))
+                .iter()
+                .any(|t| jamo::has_hangul(t) && *t != "카페")
+        );
+    }
+}
