@@ -707,7 +707,10 @@ async fn filters_by_wage_and_start_date() {
         .json()
         .await
         .unwrap();
-    let body = wait_for_total(&app, "/search/jobs?minWage=20000", 1).await;
+    // With the fixture's construction, interior and moving jobs (daily wages of 26,666 won an
+    // hour and more); the newest first.
+    let body = wait_for_total(&app, "/search/jobs?minWage=20000", 4).await;
+    assert_eq!(body["total"], 4, "{body}");
     assert_eq!(body["items"][0]["id"], created["id"]);
 
     // A daily wage counts per paid hour, as the minimum-wage check does: 240,000 won for 9 h
@@ -724,13 +727,17 @@ async fn filters_by_wage_and_start_date() {
     assert_eq!(response.status(), 201);
     let daily: Value = response.json().await.unwrap();
     assert_eq!(daily["paidMinutes"], 480);
-    let body = wait_for_total(&app, "/search/jobs?minWage=30000", 2).await;
+    // The fixture's construction job pays 150,000 a day for 4 h 30 paid: 33,333 an hour.
+    let construction = json!(ids["construction"]);
+    let body = wait_for_total(&app, "/search/jobs?minWage=30000", 3).await;
     let mut found: Vec<&Value> = body["items"].as_array().unwrap().iter().map(|i| &i["id"]).collect();
     found.sort_by_key(|id| id.as_str());
-    let mut expected = vec![&created["id"], &daily["id"]];
+    let mut expected = vec![&created["id"], &daily["id"], &construction];
     expected.sort_by_key(|id| id.as_str());
     assert_eq!(found, expected, "{body}");
-    assert_eq!(wait_for_total(&app, "/search/jobs?minWage=30001", 0).await["total"], 0);
+    let body = wait_for_total(&app, "/search/jobs?minWage=30001", 1).await;
+    assert_eq!(body["items"][0]["id"], construction, "{body}");
+    assert_eq!(wait_for_total(&app, "/search/jobs?minWage=33334", 0).await["total"], 0);
 
     let day = (time::OffsetDateTime::now_utc() + time::Duration::days(1))
         .to_offset(time::macros::offset!(+9))
