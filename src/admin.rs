@@ -8,7 +8,8 @@ use onetime_user::{NewAdmin, UserError};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::control::protocol::{self as control, Request};
+use crate::control::protocol::Request;
+use crate::control::reach::{Reached, reach};
 use crate::services::Stores;
 
 /// What the command reports.
@@ -24,12 +25,10 @@ pub async fn create(config: &Config, admin: NewAdmin) -> anyhow::Result<CreatedA
         password: admin.password.clone(),
         name: admin.name.clone(),
     };
-    if let Some(answer) = control::ask(&config.data_dir, &request).await {
-        return answer;
+    match reach(config, &request).await? {
+        Reached::Running(answer) => answer,
+        Reached::Stopped { stores, .. } => create_in(&stores, &config.sections(), admin).await,
     }
-    let data_dir = onetime_storage::DataDir::lock(&config.data_dir)?;
-    let stores = Stores::open(data_dir.path(), config.storage.store_options())?;
-    create_in(&stores, &config.sections(), admin).await
 }
 
 /// Creates the administrator in the user store, hashing with the `[users]` parameters of

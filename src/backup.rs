@@ -7,20 +7,19 @@ use anyhow::{Context, bail};
 use onetime_storage::Store;
 
 use crate::config::Config;
-use crate::control::protocol::{self as control, Request};
+use crate::control::protocol::Request;
+use crate::control::reach::{Reached, reach};
 use crate::secrets::JWT_SECRET_FILE;
-use crate::services::Stores;
 
 /// Backs up the instance of `config` into `target`; returns the files written.
 pub async fn run(config: &Config, target: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let dir = std::path::absolute(target)?;
-    if let Some(answer) = control::ask(&config.data_dir, &Request::Backup { dir: dir.clone() }).await {
-        return answer;
+    match reach(config, &Request::Backup { dir: dir.clone() }).await? {
+        Reached::Running(answer) => answer,
+        Reached::Stopped { data_dir, stores } => {
+            tokio::task::spawn_blocking(move || backup(&stores.all(), data_dir.path(), &dir)).await?
+        }
     }
-    let data_dir = onetime_storage::DataDir::lock(&config.data_dir)?;
-    // Opening migrates the stores exactly as serving would; no service starts.
-    let stores = Stores::open(data_dir.path(), config.storage.store_options())?.all();
-    tokio::task::spawn_blocking(move || backup(&stores, data_dir.path(), &dir)).await?
 }
 
 /// Copies every store of `stores` and the secret of `data_dir` into `target`, which must not

@@ -5,7 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::control::protocol::{self as control, Request};
+use crate::control::protocol::Request;
+use crate::control::reach::{Reached, reach};
 use crate::services::Stores;
 
 /// One store file's size before and after compaction, in bytes.
@@ -18,13 +19,10 @@ pub struct Compacted {
 
 /// Compacts the stores of the instance of `config`.
 pub async fn run(config: &Config) -> anyhow::Result<Vec<Compacted>> {
-    if let Some(answer) = control::ask(&config.data_dir, &Request::Compact).await {
-        return answer;
+    match reach(config, &Request::Compact).await? {
+        Reached::Running(answer) => answer,
+        Reached::Stopped { stores, .. } => compact(stores).await,
     }
-    let data_dir = onetime_storage::DataDir::lock(&config.data_dir)?;
-    // Opening migrates the stores exactly as serving would; no service starts.
-    let stores = Stores::open(data_dir.path(), config.storage.store_options())?;
-    compact(stores).await
 }
 
 /// Compacts each of `stores` in turn, off the reactor.

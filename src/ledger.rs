@@ -7,17 +7,16 @@ use anyhow::Context;
 use onetime_payment::LedgerReport;
 
 use crate::config::Config;
-use crate::control::protocol::{self as control, Request};
+use crate::control::protocol::Request;
+use crate::control::reach::{Reached, reach};
 use crate::services::Stores;
 
 /// Checks the ledger of the instance of `config`.
 pub async fn check(config: &Config) -> anyhow::Result<LedgerReport> {
-    if let Some(answer) = control::ask(&config.data_dir, &Request::LedgerCheck).await {
-        return answer;
+    match reach(config, &Request::LedgerCheck).await? {
+        Reached::Running(answer) => answer,
+        Reached::Stopped { stores, .. } => check_in(&stores).await,
     }
-    let data_dir = onetime_storage::DataDir::lock(&config.data_dir)?;
-    // Opening migrates the stores exactly as serving would; no service starts.
-    check_in(&Stores::open(data_dir.path(), config.storage.store_options())?).await
 }
 
 /// Checks the ledger in the payment store of `stores`.

@@ -15,6 +15,7 @@
 // Commands (`admin`, `backup`) use the protocol; the server uses the commands: two files, so
 // that the imports run one way.
 pub(crate) mod protocol;
+pub(crate) mod reach;
 mod server;
 
 pub use protocol::CONTROL_SOCKET;
