@@ -89,6 +89,11 @@ pub trait StoreHandler: Send + Sync + 'static {
     fn wants(&self, event_type: &str) -> bool;
     /// Applies one event inside `tx`. Returning an error aborts the whole batch.
     fn handle(&self, tx: &WriteTx, event: &Envelope) -> Result<(), HandlerError>;
+
+    /// Runs once `events` and their effects are durably committed in `store`: where a service
+    /// tells the live world (open sockets, a sleeping worker) about what it just stored. It
+    /// cannot fail the batch, which is applied for good.
+    fn committed(&self, _store: &Store, _events: &[Envelope]) {}
 }
 
 /// A [`Subscriber`] whose cursor lives in the same redb store, and the same transaction, as the
@@ -129,8 +134,10 @@ impl<H: StoreHandler> Subscriber for StoreSubscriber<H> {
                 self.handler.handle(tx, event)?;
             }
             CURSORS.insert(tx, &self.cursor_key(source), &up_to)?;
-            Ok(())
-        })
+            Ok::<_, HandlerError>(())
+        })?;
+        self.handler.committed(&self.store, events);
+        Ok(())
     }
 }
 

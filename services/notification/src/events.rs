@@ -3,12 +3,12 @@
 //!
 //! [`Notifier`] handles them inside the store's transaction with the bus cursor
 //! (`StoreSubscriber`), so each event makes its notifications, mails and deliveries exactly once,
-//! whatever the redelivery after a crash. [`Subscription`] wraps it to tell open sockets and the
-//! senders once that transaction is durable, never before.
+//! whatever the redelivery after a crash; it tells open sockets and the senders once that
+//! transaction is durable (`StoreHandler::committed`), never before.
 
 use std::sync::Arc;
 
-use onetime_common::bus::{HandlerError, StoreHandler, StoreSubscriber, Subscriber};
+use onetime_common::bus::{HandlerError, StoreHandler};
 use onetime_common::events::Envelope;
 use onetime_common::events::chat::{CHAT_MESSAGE, ChatMessage};
 use onetime_common::events::job::{
@@ -80,9 +80,11 @@ fn interpret(event: &Envelope) -> Result<Option<(Draft, Vec<String>)>, serde_jso
     })
 }
 
-/// Makes the notifications of each event, in the bus's transaction.
+/// Makes the notifications of each event, in the bus's transaction; once it is committed, hands
+/// them to the outlets (sockets, senders).
 pub struct Notifier {
-    dispatch: Arc<Dispatch>,
+    pub dispatch: Arc<Dispatch>,
+    pub outlets: Arc<Outlets>,
 }
 
 impl StoreHandler for Notifier {
@@ -129,44 +131,11 @@ impl StoreHandler for Notifier {
         }
         Ok(())
     }
-}
 
-/// The bus subscriber: [`Notifier`] under `StoreSubscriber`, then the outlets after the commit.
-pub struct Subscription {
-    inner: StoreSubscriber<Notifier>,
-    store: Store,
-    outlets: Arc<Outlets>,
-}
-
-impl Subscription {
-    pub fn new(store: Store, dispatch: Arc<Dispatch>, outlets: Arc<Outlets>) -> Self {
-        Self {
-            inner: StoreSubscriber::new(store.clone(), Notifier { dispatch }),
-            store,
-            outlets,
-        }
-    }
-}
-
-impl Subscriber for Subscription {
-    fn name(&self) -> &'static str {
-        self.inner.name()
-    }
-
-    fn wants(&self, event_type: &str) -> bool {
-        self.inner.wants(event_type)
-    }
-
-    fn cursor(&self, source: &str) -> Result<u64, HandlerError> {
-        self.inner.cursor(source)
-    }
-
-    fn apply(&self, source: &str, events: &[Envelope], up_to: u64) -> Result<(), HandlerError> {
-        self.inner.apply(source, events, up_to)?;
-        // Committed. From here on an error must not reach the bus, which would apply the batch
-        // again: the notifications are stored; at worst open sockets miss them until the next
-        // list or unread frame.
-        let created = self.store.read_blocking(|tx| {
+    fn committed(&self, notifications: &Store, events: &[Envelope]) {
+        // The batch is applied for good: if this read fails, open sockets miss these
+        // notifications until the next list or unread frame, nothing worse.
+        let created = notifications.read_blocking(|tx| {
             let mut made = Vec::new();
             for event in events {
                 made.extend(store::made_by(tx, &event.id.to_string())?);
@@ -180,13 +149,13 @@ impl Subscriber for Subscription {
                 tracing::error!(%error, "cannot read back committed notifications; sockets miss them");
             }
         }
-        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use onetime_common::auth::Role;
+    use onetime_common::bus::{StoreSubscriber, Subscriber};
     use onetime_common::directory::{Clients, DirectoryError, UserContact, UserDirectory};
     use onetime_common::events::job::{APPLICATION_ACCEPTED, Application, ApplicationStatus};
     use onetime_common::events::{new_id, user};
@@ -263,7 +232,7 @@ mod tests {
             push: Arc::new(Notify::new()),
         });
         let dispatch = Arc::new(Dispatch::new(clients, mail, Links::new("http://localhost"), false));
-        let subscription = Subscription::new(store.clone(), dispatch, outlets);
+        let subscription = StoreSubscriber::new(store.clone(), Notifier { dispatch, outlets });
         let mut frames = hub.register_for_test("w1");
 
         let verified = envelope(

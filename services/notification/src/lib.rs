@@ -26,6 +26,7 @@ mod templates;
 
 use std::sync::Arc;
 
+use onetime_common::bus::StoreSubscriber;
 use onetime_common::events::{chat, job, payment, user};
 use onetime_common::mail::{MailQueue, Mailer, deliver};
 use onetime_common::service::{Context, Sections, Service, ServiceDef, ServiceDetails, ServiceStatus, StartError};
@@ -41,7 +42,7 @@ use crate::channels::push::Fcm;
 use crate::config::PushProviderKind;
 use crate::delivery::{Backlog, PushCourier, SmsCourier};
 use crate::dispatch::{Dispatch, Outlets};
-use crate::events::Subscription;
+use crate::events::Notifier;
 use crate::inbox::Inbox;
 use crate::socket::Hub;
 
@@ -142,7 +143,13 @@ pub fn start(ctx: Context<'_>) -> Result<Service, StartError> {
         ));
     }
 
-    let subscription = Arc::new(Subscription::new(store.clone(), dispatch.clone(), outlets.clone()));
+    let subscription = Arc::new(StoreSubscriber::new(
+        store.clone(),
+        Notifier {
+            dispatch: dispatch.clone(),
+            outlets: outlets.clone(),
+        },
+    ));
     let inbox = Arc::new(Inbox::new(store, dispatch, outlets));
     Ok(
         Service::new(routes::router(inbox, hub), routes::NotificationDoc::openapi())

@@ -4,13 +4,13 @@
 
 use std::sync::Arc;
 
-use onetime_common::bus::{self, HandlerError, StoreHandler, StoreSubscriber, Subscriber};
+use onetime_common::bus::{self, HandlerError, StoreHandler};
 use onetime_common::events::Envelope;
 use onetime_common::events::job::{JOB_COMPLETED, JOB_DELETED, JobCompleted, JobEnded};
 use onetime_common::events::payment::{
     self as catalogue, PaymentCancelled, PaymentCompleted, SettlementCreated, WithdrawalChanged,
 };
-use onetime_storage::{StorageError, WriteTx};
+use onetime_storage::{StorageError, Store, WriteTx};
 use serde::Serialize;
 use time::OffsetDateTime;
 use tokio::sync::Notify;
@@ -80,6 +80,8 @@ pub fn withdrawal_finished(tx: &WriteTx, withdrawal: &Withdrawal) -> Result<(), 
 /// Settles completed jobs and refunds cancelled ones, in the bus lane's transaction.
 pub struct JobEvents {
     pub rules: SettlementRules,
+    /// Woken after a commit: the refunds it queued are sent at once.
+    pub refunds: Arc<Notify>,
 }
 
 impl StoreHandler for JobEvents {
@@ -108,37 +110,10 @@ impl StoreHandler for JobEvents {
         }
         Ok(())
     }
-}
 
-/// A [`StoreSubscriber`] that wakes the refunder once a batch is committed: settlements and
-/// cancellations queue refunds, which should not wait for the refunder's next round.
-pub struct WakeAfterCommit {
-    inner: StoreSubscriber<JobEvents>,
-    wake: Arc<Notify>,
-}
-
-impl WakeAfterCommit {
-    pub fn new(inner: StoreSubscriber<JobEvents>, wake: Arc<Notify>) -> Self {
-        Self { inner, wake }
-    }
-}
-
-impl Subscriber for WakeAfterCommit {
-    fn name(&self) -> &'static str {
-        self.inner.name()
-    }
-
-    fn wants(&self, event_type: &str) -> bool {
-        self.inner.wants(event_type)
-    }
-
-    fn cursor(&self, source: &str) -> Result<u64, HandlerError> {
-        self.inner.cursor(source)
-    }
-
-    fn apply(&self, source: &str, events: &[Envelope], up_to: u64) -> Result<(), HandlerError> {
-        self.inner.apply(source, events, up_to)?;
-        self.wake.notify_one();
-        Ok(())
+    /// Settlements and cancellations queue refunds, which should not wait for the refunder's
+    /// next round.
+    fn committed(&self, _store: &Store, _events: &[Envelope]) {
+        self.refunds.notify_one();
     }
 }

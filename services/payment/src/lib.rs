@@ -42,7 +42,7 @@ pub use config::PaymentsConfig;
 pub use ledger::LedgerReport;
 
 use crate::config::ProviderKind;
-use crate::events::{JobEvents, WakeAfterCommit};
+use crate::events::JobEvents;
 use crate::orders::Orders;
 use crate::payout::sandbox::SandboxPayouts;
 use crate::provider::PaymentProvider;
@@ -106,8 +106,9 @@ pub fn start(ctx: Context<'_>) -> Result<Service, StartError> {
             worker_fee: config.worker_fee_bps,
             withholding: config.withholding,
         },
+        refunds: refunder.wake(),
     };
-    let subscriber = WakeAfterCommit::new(StoreSubscriber::new(store.clone(), job_events), refunder.wake());
+    let subscriber = StoreSubscriber::new(store.clone(), job_events);
 
     let payments = Arc::new(Payments {
         store: store.clone(),
