@@ -360,3 +360,22 @@ pub fn with(mut body: Value, changes: Value) -> Value {
     }
     body
 }
+
+/// The platform serving HTTPS with a fresh self-signed certificate for `localhost`, and a client
+/// that trusts it (the helpers' own client speaks plain HTTP and does not).
+pub async fn spawn_tls_app() -> (TestApp, reqwest::Client) {
+    let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let app = spawn_app_with(|c| {
+        let (cert, key) = (c.data_dir.join("cert.pem"), c.data_dir.join("key.pem"));
+        std::fs::write(&cert, generated.cert.pem()).unwrap();
+        std::fs::write(&key, generated.signing_key.serialize_pem()).unwrap();
+        c.server.tls.cert = cert;
+        c.server.tls.key = key;
+    })
+    .await;
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(generated.cert.pem().as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    (app, client)
+}

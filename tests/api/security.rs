@@ -13,7 +13,9 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-use crate::helpers::{ACCOUNT_PASSWORD, TestApp, link_token, mail_dir, problem, spawn_app, spawn_app_with};
+use crate::helpers::{
+    ACCOUNT_PASSWORD, TestApp, link_token, mail_dir, problem, spawn_app, spawn_app_with, spawn_tls_app,
+};
 use crate::process::{Server, onetime, run, text};
 
 #[tokio::test]
@@ -134,20 +136,7 @@ async fn the_web_ui_forbids_inline_script_and_framing() {
 
 #[tokio::test]
 async fn over_tls_answers_keep_browsers_on_https() {
-    let certs = tempfile::tempdir().unwrap();
-    let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let (cert, key) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
-    std::fs::write(&cert, generated.cert.pem()).unwrap();
-    std::fs::write(&key, generated.signing_key.serialize_pem()).unwrap();
-    let app = spawn_app_with(|c| {
-        c.server.tls.cert = cert.clone();
-        c.server.tls.key = key.clone();
-    })
-    .await;
-    let client = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(generated.cert.pem().as_bytes()).unwrap())
-        .build()
-        .unwrap();
+    let (app, client) = spawn_tls_app().await;
     let page = client
         .get(format!("https://localhost:{}/", app.addr.port()))
         .send()

@@ -1,24 +1,10 @@
 //! HTTPS with rustls when a certificate and key are configured.
 
-use crate::helpers::{spawn_app_with, test_config};
+use crate::helpers::{spawn_tls_app, test_config};
 
 #[tokio::test]
 async fn serves_https_with_the_configured_certificate() {
-    let certs = tempfile::tempdir().unwrap();
-    let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let (cert, key) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
-    std::fs::write(&cert, generated.cert.pem()).unwrap();
-    std::fs::write(&key, generated.signing_key.serialize_pem()).unwrap();
-
-    let app = spawn_app_with(|c| {
-        c.server.tls.cert = cert.clone();
-        c.server.tls.key = key.clone();
-    })
-    .await;
-    let client = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(generated.cert.pem().as_bytes()).unwrap())
-        .build()
-        .unwrap();
+    let (app, client) = spawn_tls_app().await;
     let url = format!("https://localhost:{}/health", app.addr.port());
     let response = client.get(&url).send().await.unwrap();
     assert_eq!(response.status(), 200);
