@@ -25,7 +25,6 @@ JOBS=${JOBS:-100000}
 APPLY_DURATION=${APPLY_DURATION:-20}
 WORKERS=${WORKERS:-256}
 PORT=${PORT:-38300}
-SECRET="bench-secret-bench-secret-bench-secret-42"
 
 for tool in wrk curl jq; do
     command -v "$tool" >/dev/null || { echo "writes.sh: '$tool' is needed but not found" >&2; exit 1; }
@@ -33,12 +32,20 @@ done
 
 source benches/lib.sh
 bench_prepare writes.sh
-start_onetime ONETIME_AUTH__JWT_SECRET="$SECRET"
+start_onetime ONETIME_USERS__REQUIRE_VERIFIED_EMAIL=false
+
+# Registers an account and prints its access token (the gateway checks every token's session,
+# so the load needs real accounts).
+register() {
+    curl -fsS -H 'Content-Type: application/json' \
+        -d "{\"email\":\"$1@example.com\",\"password\":\"correct horse 7\",\"name\":\"김원데\",\"role\":\"$2\"}" \
+        "$URL/auth/register" | jq -r .accessToken
+}
 
 # The server's resident set now and at its peak so far, in MiB.
 rss_mib() { awk -v f="$1" '$1 == f":" { printf "%.0f", $2 / 1024 }' "/proc/$SERVER_PID/status"; }
 
-"$BIN/job-bench" token --secret "$SECRET" >"$WORK/employer.token"
+register bench-employer employer >"$WORK/employer.token"
 "$BIN/job-bench" bodies --count 10000 >"$WORK/jobs.jsonl"
 
 # Posts the bodies in turn; counts the answers by status.
@@ -126,7 +133,7 @@ for _ in $(seq 9); do
     cursor=$(jq -r '.nextCursor' <<<"$page")
 done
 for w in $(seq "$WORKERS"); do
-    "$BIN/job-bench" token --secret "$SECRET" --user "bench-worker-$w" --role worker
+    register "bench-worker-$w" worker
 done >"$WORK/workers.tokens"
 # Thread t of wrk takes the pairs t, t + threads, ...: job-major, so every pair is new.
 cat >"$WORK/apply.lua" <<'LUA'
