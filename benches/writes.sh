@@ -2,7 +2,8 @@
 # The write-path benchmark (issue 10 targets), on the release build, with wrk:
 #
 #   1. POST /jobs at CONNECTIONS (32) for DURATION (60 s), durable acknowledgements: creates/s,
-#      p50/p99; the server's RSS sampled all along (peak) and again SETTLE (30) s after.
+#      p50/p99; the server's RSS sampled all along (peak) and again SETTLE (30) s after;
+#      meanwhile index-latency posts 10 jobs/s of its own and times each until it is searchable.
 #   2. More creations (at the same concurrency) until the store holds JOBS (100,000): jobs.redb's
 #      allocated and apparent bytes per job.
 #   3. POST /jobs/:id/apply for APPLY_DURATION (20 s): WORKERS (256) workers spread over the
@@ -101,10 +102,15 @@ echo "== POST /jobs: ${DURATION} s at $CONNECTIONS connections =="
     done
 ) &
 SAMPLER=$!
+# New jobs must stay findable within 1 s under this load: probe at 10 jobs/s meanwhile.
+"$BIN/index-latency" $((DURATION * 10 - 20)) 10 "$URL" >"$WORK/index-latency.txt" 2>&1 &
+PROBE=$!
 export BODIES="$WORK/jobs.jsonl" TOKEN_FILE="$WORK/employer.token" OK=201
 read -r rps p50 p99 created other < <(run_wrk "$DURATION" "$WORK/post.lua" /jobs)
 kill "$SAMPLER"
+wait "$PROBE" || true
 say "$(printf 'POST /jobs: %s creates/s, p50 %s ms, p99 %s ms; 201: %s, other: %s' "$rps" "$p50" "$p99" "$created" "$other")"
+say "index latency under that load (POST answered → found by /search/jobs): $(grep -m1 -E '^(created|Error)' "$WORK/index-latency.txt")"
 say "RSS during the run: peak $(cat "$WORK/peak") MiB (VmHWM $(rss_mib VmHWM) MiB)"
 sleep "$SETTLE"
 say "RSS ${SETTLE} s after the run: $(rss_mib VmRSS) MiB"

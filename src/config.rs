@@ -131,17 +131,28 @@ impl BusSettings {
     }
 }
 
-/// The `[storage]` section: the memory each store file may keep.
+/// The `[storage]` section: the memory each store file may keep, and when files are compacted.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageSettings {
     /// redb's page cache per store file, in MiB.
     pub cache_mib: usize,
+    /// At start-up, a store file with more than this share free is compacted (1.0: never).
+    pub compact_above_free_share: f64,
+    /// Files smaller than this (MiB) are not compacted at start-up.
+    pub compact_min_mib: u64,
+    /// How often each file's free share is measured for `/health` and `/metrics`, in minutes.
+    pub space_check_minutes: u64,
 }
 
 impl Default for StorageSettings {
     fn default() -> Self {
-        Self { cache_mib: 16 }
+        Self {
+            cache_mib: 16,
+            compact_above_free_share: 0.5,
+            compact_min_mib: 64,
+            space_check_minutes: 10,
+        }
     }
 }
 
@@ -149,6 +160,13 @@ impl StorageSettings {
     pub fn store_options(&self) -> onetime_storage::StoreOptions {
         onetime_storage::StoreOptions {
             cache_bytes: self.cache_mib * 1024 * 1024,
+        }
+    }
+
+    pub fn compaction_policy(&self) -> onetime_storage::CompactionPolicy {
+        onetime_storage::CompactionPolicy {
+            above_free_share: self.compact_above_free_share,
+            min_file_bytes: self.compact_min_mib * 1024 * 1024,
         }
     }
 }
@@ -196,6 +214,12 @@ impl Config {
         }
         if !(1..=65_536).contains(&self.storage.cache_mib) {
             return invalid("storage.cache_mib", "1 to 65536");
+        }
+        if !(0.0..=1.0).contains(&self.storage.compact_above_free_share) {
+            return invalid("storage.compact_above_free_share", "a share from 0.0 to 1.0");
+        }
+        if self.storage.space_check_minutes == 0 {
+            return invalid("storage.space_check_minutes", "at least 1");
         }
         if self.auth.access_token_ttl_seconds == 0 {
             return invalid("auth.access_token_ttl_seconds", "at least 1");

@@ -28,9 +28,14 @@ pub struct PlatformHealth {
 
 impl PlatformHealth {
     fn service_health(&self, entry: &ServiceEntry, lanes: &[onetime_common::bus::LaneStatus]) -> ServiceHealth {
-        let store = entry.store.as_ref().map(|store| StoreHealth {
-            file: store.path().display().to_string(),
-            size_bytes: store.size_bytes(),
+        let store = entry.store.as_ref().map(|store| {
+            let space = store.space();
+            StoreHealth {
+                file: store.path().display().to_string(),
+                size_bytes: store.size_bytes(),
+                allocated_bytes: space.map_or(0, |space| space.allocated_bytes),
+                free_share: space.map_or(0.0, |space| space.free_share()),
+            }
         });
         let bus: Vec<_> = lanes.iter().filter(|l| l.subscriber == entry.name).cloned().collect();
         let details = entry.status.health();

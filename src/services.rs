@@ -6,12 +6,13 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use onetime_common::auth::JwtKeys;
 use onetime_common::bus::Bus;
 use onetime_common::directory::Clients;
 use onetime_common::service::{Background, Context, ServiceDef, ServiceRoutes, ServiceStatus, StartError};
-use onetime_storage::{Store, StoreOptions};
+use onetime_storage::{CompactionPolicy, Store, StoreOptions};
 
 use crate::config::Config;
 
@@ -70,6 +71,42 @@ impl Stores {
     pub fn all(&self) -> Vec<Store> {
         self.0.iter().map(|(_, store)| store.clone()).collect()
     }
+
+    /// Measures every store file and compacts those `policy` wants compacted: a file that once
+    /// grew (a backlog in an outbox, say) is given back before the platform serves.
+    pub fn compact_where_wanted(&self, policy: CompactionPolicy) -> anyhow::Result<()> {
+        for (_, store) in &self.0 {
+            let space = store.measure_space()?;
+            if policy.wants(&space) {
+                let (before, after) = store.compact()?;
+                tracing::info!(
+                    store = store.name(),
+                    free_share = space.free_share(),
+                    before,
+                    after,
+                    "compacted at start-up"
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Measures each store's free share every `every` (for `/health` and `/metrics`) until shutdown.
+async fn measure_space(stores: Vec<Store>, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.tick().await; // the first tick is now: start-up has just measured
+    loop {
+        ticks.tick().await;
+        for store in &stores {
+            let measuring = store.clone();
+            match tokio::task::spawn_blocking(move || measuring.measure_space()).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => tracing::warn!(store = store.name(), %error, "could not measure the store's space"),
+                Err(error) => tracing::warn!(store = store.name(), %error, "measuring the store's space failed"),
+            }
+        }
+    }
 }
 
 /// A started service as the platform keeps it.
@@ -98,6 +135,16 @@ pub fn wire(
     background: &Background,
 ) -> anyhow::Result<Wired> {
     let stores = Stores::open(data_dir, config.storage.store_options())?;
+    stores.compact_where_wanted(config.storage.compaction_policy())?;
+    let every = Duration::from_secs(config.storage.space_check_minutes * 60);
+    let stopping = background.stopping();
+    let measuring = measure_space(stores.all(), every);
+    background.spawn(async move {
+        tokio::select! {
+            () = measuring => {}
+            () = stopping => {}
+        }
+    });
     for (name, store) in &stores.0 {
         bus.add_source(name, store);
     }

@@ -142,7 +142,7 @@ impl Writer {
     pub(crate) fn write<R, E>(
         &self,
         begin: impl FnOnce() -> Result<redb::WriteTransaction, StorageError>,
-        commit: impl FnOnce(WriteTx) -> Result<(), StorageError>,
+        commit: impl Fn(WriteTx) -> Result<(), StorageError>,
         f: impl FnOnce(&WriteTx) -> Result<R, E>,
     ) -> Applied<R, E>
     where
@@ -150,7 +150,10 @@ impl Writer {
     {
         self.queued.fetch_add(1, Ordering::SeqCst);
         let mut slot = self.lock();
-        let applied = apply(&mut slot, begin, f);
+        let applied = match open(&mut slot, begin) {
+            Ok(()) => apply(&mut slot, f),
+            Err(error) => Ok(Err(error.into())),
+        };
         self.queued.fetch_sub(1, Ordering::SeqCst);
         drop(slot);
         self.left.notify_all();
@@ -159,7 +162,54 @@ impl Writer {
             Ok(Err(error)) => return Ok(Err(error)),
             Err(panic) => return Err(panic),
         };
-        Ok(self.durable(&batch, commit).map(|()| value).map_err(E::from))
+        Ok(self.durable(&batch, &commit).map(|()| value).map_err(E::from))
+    }
+
+    /// Runs every operation of `queue` in the store's open transaction, one after the other,
+    /// until that transaction is durable. Returns each operation's answer (its result and the
+    /// commit's outcome, or its failure) for the caller to send once it has let go of the store.
+    /// The store's writer thread calls this with what queued up meanwhile.
+    pub(crate) fn write_all(
+        &self,
+        begin: impl Fn() -> Result<redb::WriteTransaction, StorageError>,
+        commit: impl Fn(WriteTx) -> Result<(), StorageError>,
+        queue: Vec<Box<dyn Queued>>,
+    ) -> Vec<Answer> {
+        let mut answers: Vec<Answer> = Vec::with_capacity(queue.len());
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        let mut slot = self.lock();
+        let mut kept = Vec::with_capacity(queue.len());
+        for operation in queue {
+            if let Err(error) = open(&mut slot, &begin) {
+                answers.push(Box::new(move || operation.refuse(error)));
+                continue;
+            }
+            match apply(&mut slot, |tx| operation.run(tx)) {
+                Ok(Ok((deliver, batch))) => kept.push((deliver, batch)),
+                Ok(Err(refused)) => answers.push(refused),
+                // `run` catches the operation's panics itself; this one was ours, and its
+                // operation's caller hears that the writer dropped it.
+                Err(_) => {}
+            }
+        }
+        self.queued.fetch_sub(1, Ordering::SeqCst);
+        drop(slot);
+        self.left.notify_all();
+        // Normally one batch; more only when a failed undo abandoned a transaction midway.
+        let mut outcomes: Vec<(Arc<Batch>, Result<(), String>)> = Vec::new();
+        for (deliver, batch) in kept {
+            let known = outcomes.iter().find(|(b, _)| Arc::ptr_eq(b, &batch));
+            let outcome = match known {
+                Some((_, outcome)) => outcome.clone(),
+                None => {
+                    let outcome = self.durable(&batch, &commit).map_err(|e| e.to_string());
+                    outcomes.push((batch, outcome.clone()));
+                    outcome
+                }
+            };
+            answers.push(Box::new(move || deliver(outcome.map_err(StorageError::Batch))));
+        }
+        answers
     }
 
     /// Runs `f` while no transaction is open and no writer can begin one: the batch open now
@@ -179,7 +229,7 @@ impl Writer {
     fn durable(
         &self,
         batch: &Arc<Batch>,
-        commit: impl FnOnce(WriteTx) -> Result<(), StorageError>,
+        commit: &impl Fn(WriteTx) -> Result<(), StorageError>,
     ) -> Result<(), StorageError> {
         let mut state = batch.lock();
         loop {
@@ -204,7 +254,7 @@ impl Writer {
     fn lead(
         &self,
         batch: &Arc<Batch>,
-        commit: impl FnOnce(WriteTx) -> Result<(), StorageError>,
+        commit: &impl Fn(WriteTx) -> Result<(), StorageError>,
     ) -> Result<(), StorageError> {
         let ours = |open: &Open| Arc::ptr_eq(&open.batch, batch);
         let slot = self.lock();
@@ -243,28 +293,24 @@ impl Writer {
     }
 }
 
-/// Runs `f` in the open transaction (beginning one when none is), keeping its writes when it
-/// succeeds (with the batch they now belong to) and undoing them when it fails.
-fn apply<R, E>(
+/// Begins a transaction in `slot` unless one is open.
+fn open(
     slot: &mut Slot,
     begin: impl FnOnce() -> Result<redb::WriteTransaction, StorageError>,
-    f: impl FnOnce(&WriteTx) -> Result<R, E>,
-) -> Applied<(R, Arc<Batch>), E>
-where
-    E: From<StorageError>,
-{
+) -> Result<(), StorageError> {
     if slot.open.is_none() {
-        match begin() {
-            Ok(tx) => {
-                slot.open = Some(Open {
-                    tx: WriteTx::new(tx),
-                    batch: Arc::default(),
-                    operations: 0,
-                })
-            }
-            Err(error) => return Ok(Err(error.into())),
-        }
+        slot.open = Some(Open {
+            tx: WriteTx::new(begin()?),
+            batch: Arc::default(),
+            operations: 0,
+        });
     }
+    Ok(())
+}
+
+/// Runs `f` in the open transaction, keeping its writes when it succeeds (with the batch they
+/// now belong to) and undoing them when it fails.
+fn apply<R, E>(slot: &mut Slot, f: impl FnOnce(&WriteTx) -> Result<R, E>) -> Applied<(R, Arc<Batch>), E> {
     let open = slot.open.as_mut().expect("a transaction is open");
     let outcome = catch_unwind(AssertUnwindSafe(|| f(&open.tx)));
     if let Ok(Ok(value)) = outcome {
@@ -287,20 +333,25 @@ where
     outcome.map(|result| result.map(|_| unreachable!("success returned above")))
 }
 
+/// An operation queued for a store's writer thread (see [`crate::queue`]), its types erased.
+pub(crate) trait Queued: Send {
+    /// Runs the operation. `Ok` holds what tells its caller the commit's outcome; `Err` what
+    /// tells it the failure (or panic), called once the operation's writes are undone.
+    fn run(self: Box<Self>, tx: &WriteTx) -> Result<Deliver, Refused>;
+    /// Tells the caller its operation could not even start.
+    fn refuse(self: Box<Self>, error: StorageError);
+}
+
+pub(crate) type Deliver = Box<dyn FnOnce(Result<(), StorageError>) + Send>;
+pub(crate) type Refused = Answer;
+/// Tells one caller how its queued operation ended.
+pub(crate) type Answer = Box<dyn FnOnce() + Send>;
+
 #[cfg(test)]
 mod tests {
-    use crate::{Direction, StorageError, Store, StoreSpec, Table};
+    use crate::{Direction, StorageError, Store, Table};
 
     const ROWS: Table<u64, String> = Table::new("rows");
-
-    fn store(dir: &tempfile::TempDir) -> Store {
-        let spec = StoreSpec {
-            name: "t",
-            schema_version: 1,
-            migrations: &[],
-        };
-        Store::open(dir.path(), &spec).unwrap()
-    }
 
     fn rows(store: &Store) -> Vec<(u64, String)> {
         store
@@ -310,8 +361,7 @@ mod tests {
 
     #[test]
     fn a_failed_write_puts_back_what_it_overwrote_and_removed() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = store(&dir);
+        let (_dir, store) = crate::test_store();
         store
             .write_blocking(|tx| {
                 for n in 1..=4 {
@@ -335,8 +385,7 @@ mod tests {
 
     #[test]
     fn a_panicking_write_leaves_nothing_and_the_store_goes_on() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = store(&dir);
+        let (_dir, store) = crate::test_store();
         let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             store.write_blocking(|tx| {
                 ROWS.insert(tx, &1, &"half".to_owned())?;
@@ -355,8 +404,7 @@ mod tests {
 
     #[test]
     fn concurrent_writers_see_each_other_in_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = store(&dir);
+        let (_dir, store) = crate::test_store();
         // Each writer reads the count and writes the next number: lost or interleaved updates
         // would leave gaps or duplicates.
         std::thread::scope(|scope| {
@@ -375,5 +423,38 @@ mod tests {
         });
         let keys: Vec<u64> = rows(&store).into_iter().map(|(key, _)| key).collect();
         assert_eq!(keys, (1..=320).collect::<Vec<_>>());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn queued_writes_share_commits_and_fail_alone() {
+        let (_dir, store) = crate::test_store();
+        let mut writes = tokio::task::JoinSet::new();
+        for n in 0..200u64 {
+            let store = store.clone();
+            writes.spawn(async move {
+                let written = store
+                    .write(move |tx| {
+                        ROWS.insert(tx, &n, &format!("v{n}"))?;
+                        match n % 10 {
+                            3 => Err(StorageError::Batch("refused".into())),
+                            7 => panic!("a handler bug"),
+                            _ => Ok(n),
+                        }
+                    })
+                    .await;
+                (n, written)
+            });
+        }
+        while let Some(joined) = writes.join_next().await {
+            let (n, written) = joined.unwrap();
+            match n % 10 {
+                3 => assert!(matches!(written, Err(StorageError::Batch(_))), "{n}: {written:?}"),
+                7 => assert!(matches!(written, Err(StorageError::Join(_))), "{n}: {written:?}"),
+                _ => assert_eq!(written.unwrap(), n),
+            }
+        }
+        let kept: Vec<u64> = rows(&store).into_iter().map(|(n, _)| n).collect();
+        let expected: Vec<u64> = (0..200).filter(|n| n % 10 != 3 && n % 10 != 7).collect();
+        assert_eq!(kept, expected);
     }
 }

@@ -102,22 +102,12 @@ impl<I: Key, P: Key> Index<I, P> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Store, StoreSpec};
 
     const BY_TAG: Index<String, u64> = Index::new("by_tag");
 
     #[test]
     fn lookups_are_exact_ordered_and_paged() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(
-            dir.path(),
-            &StoreSpec {
-                name: "t",
-                schema_version: 1,
-                migrations: &[],
-            },
-        )
-        .unwrap();
+        let (_dir, store) = crate::test_store();
         store
             .write_blocking(|tx| {
                 for id in 1..=5u64 {

@@ -38,34 +38,33 @@ pub fn len(tx: &impl Readable) -> Result<u64, StorageError> {
     rows::<serde_json::Value>().len(tx)
 }
 
-/// Deletes the rows up to and including `up_to`; returns how many went.
-pub fn prune(tx: &WriteTx, up_to: u64) -> Result<u64, StorageError> {
-    rows::<serde_json::Value>().remove_range(tx, ..=up_to)
+/// Deletes the oldest rows up to and including `up_to`, at most `limit` of them; returns how many
+/// went. Bounded because a write holds the store's writer: removing thousands of rows at once
+/// (and logging each for undo) held every request's write back behind it.
+pub fn prune(tx: &WriteTx, up_to: u64, limit: u64) -> Result<u64, StorageError> {
+    let oldest = rows::<serde_json::Value>().range(tx, .., Direction::Forward, 1)?;
+    let Some((first, _)) = oldest.first() else {
+        return Ok(0);
+    };
+    let last = up_to.min(first.saturating_add(limit.max(1) - 1));
+    rows::<serde_json::Value>().remove_range(tx, ..=last)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Store, StoreSpec};
 
     #[test]
     fn sequence_survives_pruning() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(
-            dir.path(),
-            &StoreSpec {
-                name: "t",
-                schema_version: 1,
-                migrations: &[],
-            },
-        )
-        .unwrap();
+        let (_dir, store) = crate::test_store();
         for _ in 0..3 {
             store
                 .write_blocking(|tx| append(tx, |seq| format!("event {seq}")))
                 .unwrap();
         }
-        store.write_blocking(|tx| prune(tx, 3)).unwrap();
+        assert_eq!(store.write_blocking(|tx| prune(tx, 3, 2)).unwrap(), 2);
+        assert_eq!(store.write_blocking(|tx| prune(tx, 3, 2)).unwrap(), 1);
+        assert_eq!(store.write_blocking(|tx| prune(tx, 3, 2)).unwrap(), 0);
         let seq = store
             .write_blocking(|tx| append(tx, |seq| format!("event {seq}")))
             .unwrap();

@@ -2,15 +2,16 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::batch::{WriteTx, Writer};
-use crate::{StorageError, Table};
+use crate::batch::{Answer, Queued, WriteTx, Writer};
+use crate::queue::{self, Operation};
+use crate::{Space, StorageError, Table};
 
 /// What a service declares about its store: its name (the file is `<name>.redb`), the schema
 /// version this binary writes, and how to get there from older versions.
@@ -52,11 +53,15 @@ struct Inner {
     /// Shared by transactions; taken whole only by [`Store::compact`].
     db: RwLock<redb::Database>,
     writer: Writer,
+    /// Asynchronous writes, for the store's writer thread (see [`crate::queue`]).
+    queue: std::sync::mpsc::Sender<Box<dyn Queued>>,
     /// The outbox's last sequence number as of the last durable commit. The relay reads no
     /// further, so no subscriber ever applies an event that a crash could still take back.
     outbox_head: watch::Sender<u64>,
     /// The file's size as of the last durable commit (read then rather than per `/health`).
     size_bytes: AtomicU64,
+    /// The last measurement of how much of the file is live (see [`Store::measure_space`]).
+    space: Mutex<Option<Space>>,
 }
 
 /// How a store is opened.
@@ -90,16 +95,24 @@ impl Store {
             redb::DatabaseError::DatabaseAlreadyOpen => StorageError::AlreadyOpen { path: path.clone() },
             other => other.into(),
         })?;
+        let (queue, queued) = std::sync::mpsc::channel();
         let store = Store {
             inner: Arc::new(Inner {
                 name: spec.name,
                 path,
                 db: RwLock::new(db),
                 writer: Writer::default(),
+                queue,
                 outbox_head: watch::channel(0).0,
                 size_bytes: AtomicU64::new(0),
+                space: Mutex::default(),
             }),
         };
+        let inner = Arc::downgrade(&store.inner);
+        std::thread::Builder::new()
+            .name(format!("store-{}", spec.name))
+            .spawn(move || queue::run(inner, queued, |inner, batch| Store { inner }.write_queued(batch)))
+            .map_err(|error| StorageError::io("starting the store's writer thread", error))?;
         store.write_blocking(|tx| store.check_schema(tx, spec))?;
         Ok(store)
     }
@@ -165,6 +178,28 @@ impl Store {
         self.inner.size_bytes.load(Ordering::Relaxed)
     }
 
+    /// Measures how much of the file is live. Writers wait meanwhile: the walk visits every page
+    /// of every tree (tens of milliseconds for a file of a few hundred MB in the page cache).
+    pub fn measure_space(&self) -> Result<Space, StorageError> {
+        let allocated_bytes = self.inner.writer.exclusive(|| {
+            let tx = self.db().begin_write()?;
+            let stats = tx.stats()?;
+            tx.abort()?;
+            Ok::<_, StorageError>(stats.allocated_pages() * stats.page_size() as u64)
+        })?;
+        let space = Space {
+            file_bytes: std::fs::metadata(&self.inner.path).map_or(0, |m| m.len()),
+            allocated_bytes,
+        };
+        *self.inner.space.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(space);
+        Ok(space)
+    }
+
+    /// The last [`Store::measure_space`], if there was one.
+    pub fn space(&self) -> Option<Space> {
+        *self.inner.space.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// The outbox's last durable sequence number, changing as commits become durable.
     pub fn outbox_head(&self) -> watch::Receiver<u64> {
         self.inner.outbox_head.subscribe()
@@ -189,18 +224,30 @@ impl Store {
     where
         E: From<StorageError>,
     {
-        let commit = |tx: WriteTx| {
-            let head = crate::outbox::last_seq(&tx)?;
-            tx.tx.commit()?;
-            self.committed_durably(head);
-            Ok(())
-        };
-        // The database is borrowed only to begin a transaction, never while waiting for one.
-        let begin = || Ok(self.db().begin_write()?);
-        match self.inner.writer.write(begin, commit, f) {
+        match self.inner.writer.write(|| self.begin(), |tx| self.commit(tx), f) {
             Ok(result) => result,
             Err(panic) => std::panic::resume_unwind(panic),
         }
+    }
+
+    /// The writer thread's part: the writes queued by [`Store::write`], as one batch. Takes the
+    /// handle by value: it is let go of before the answers are sent.
+    fn write_queued(self, batch: Vec<Box<dyn Queued>>) -> Vec<Answer> {
+        self.inner
+            .writer
+            .write_all(|| self.begin(), |tx| self.commit(tx), batch)
+    }
+
+    /// The database is borrowed only to begin a transaction, never while waiting for one.
+    fn begin(&self) -> Result<redb::WriteTransaction, StorageError> {
+        Ok(self.db().begin_write()?)
+    }
+
+    fn commit(&self, tx: WriteTx) -> Result<(), StorageError> {
+        let head = crate::outbox::last_seq(&tx)?;
+        tx.tx.commit()?;
+        self.committed_durably(head);
+        Ok(())
     }
 
     /// After a durable commit: the relays may read up to `outbox_head`; the file may have grown.
@@ -222,14 +269,23 @@ impl Store {
         spawn_blocking(move || store.read_blocking(f)).await
     }
 
-    /// [`Store::write_blocking`] on the blocking pool.
+    /// [`Store::write_blocking`] for async callers: the write runs on the store's writer thread
+    /// (see [`crate::queue`]). A write that panics is reported as an error.
     pub async fn write<R, E>(&self, f: impl FnOnce(&WriteTx) -> Result<R, E> + Send + 'static) -> Result<R, E>
     where
         R: Send + 'static,
         E: From<StorageError> + Send + 'static,
     {
-        let store = self.clone();
-        spawn_blocking(move || store.write_blocking(f)).await
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let stopped = || StorageError::Join("the store's writer thread has stopped".to_owned()).into();
+        if self.inner.queue.send(Box::new(Operation { f, reply })).is_err() {
+            return Err(stopped());
+        }
+        match answer.await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_panic)) => Err(StorageError::Join("the write panicked".to_owned()).into()),
+            Err(_) => Err(stopped()),
+        }
     }
 
     fn db(&self) -> RwLockReadGuard<'_, redb::Database> {
@@ -259,6 +315,7 @@ impl Store {
         })?;
         let after = size();
         self.inner.size_bytes.store(after, Ordering::Relaxed);
+        self.measure_space()?;
         Ok((before, after))
     }
 
@@ -395,14 +452,34 @@ mod tests {
         store
             .write_blocking(|tx| COUNTER.remove_range(tx, ..format!("0390")))
             .unwrap();
+        let space = store.measure_space().unwrap();
+        assert!(space.free_share() > 0.75, "{space:?}");
         let (before, after) = store.compact().unwrap();
         assert!(before > 6 * 1024 * 1024, "{before}");
         assert!(after < before / 4, "{before} → {after}");
         assert_eq!(store.size_bytes(), after);
         assert_eq!(store.read_blocking(|tx| COUNTER.len(tx)).unwrap(), 10);
+        let space = store.space().expect("measured by the compaction");
+        assert_eq!(space.file_bytes, after);
+        assert!(space.free_share() < 0.25, "{space:?}");
         store
             .write_blocking(|tx| COUNTER.insert(tx, &"after".to_owned(), &1))
             .unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_file_closes_when_the_last_handle_goes_after_a_queued_write() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in 0..50u64 {
+            let store = Store::open(dir.path(), &spec(1, &[])).unwrap();
+            store
+                .write(move |tx| COUNTER.insert(tx, &"n".to_owned(), &n))
+                .await
+                .unwrap();
+        }
+        let store = Store::open(dir.path(), &spec(1, &[])).unwrap();
+        let n = store.read_blocking(|tx| COUNTER.get(tx, &"n".to_owned())).unwrap();
+        assert_eq!(n, Some(49));
     }
 
     #[test]

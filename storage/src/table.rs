@@ -289,22 +289,12 @@ impl<K: Key, V: Record> Table<K, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Store, StoreSpec};
 
     const NUMBERS: Table<u64, String> = Table::new("numbers");
 
     #[test]
     fn ranges_walk_both_ways_and_stop_at_the_limit() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(
-            dir.path(),
-            &StoreSpec {
-                name: "t",
-                schema_version: 1,
-                migrations: &[],
-            },
-        )
-        .unwrap();
+        let (_dir, store) = crate::test_store();
         store
             .write_blocking(|tx| {
                 for n in 1..=10u64 {

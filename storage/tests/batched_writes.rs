@@ -1,5 +1,6 @@
 //! Batched writes across a crash: 32 clients write at once, each write in its own operation of a
-//! shared transaction, and the process is killed mid-burst. Every acknowledged write must be on
+//! shared transaction, and the process is killed mid-burst. Half of the clients write from their
+//! own thread (`write_blocking`), half through the store's writer thread (`write`, as services do). Every acknowledged write must be on
 //! disk, none twice, and none of the writes that failed on purpose.
 
 use std::collections::BTreeSet;
@@ -7,7 +8,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use onetime_storage::{Direction, StorageError, Store, StoreSpec, Table, outbox};
+use onetime_storage::{Direction, StorageError, Store, StoreSpec, Table, WriteTx, outbox};
 
 const SPEC: StoreSpec = StoreSpec {
     name: "burst",
@@ -27,17 +28,17 @@ fn fails(n: u64) -> bool {
 }
 
 /// One write: the row, the count and an outbox event naming the row, or nothing at all.
-fn write(store: &Store, key: &str, n: u64) -> Result<(), StorageError> {
-    store.write_blocking(|tx| {
-        ROWS.insert(tx, &key.to_owned(), &n)?;
+fn write(key: String, n: u64) -> impl FnOnce(&WriteTx) -> Result<(), StorageError> + Send + 'static {
+    move |tx| {
+        ROWS.insert(tx, &key, &n)?;
         let count = COUNT.get(tx, &"all".to_owned())?.unwrap_or(0);
         COUNT.insert(tx, &"all".to_owned(), &(count + 1))?;
-        outbox::append(tx, |_| key.to_owned())?;
+        outbox::append(tx, |_| key.clone())?;
         if fails(n) {
             return Err(StorageError::Batch("refused on purpose".into()));
         }
         Ok(())
-    })
+    }
 }
 
 /// Runs only as the child of `a_kill_mid_burst_loses_no_acknowledged_write_and_doubles_none`:
@@ -46,14 +47,23 @@ fn write(store: &Store, key: &str, n: u64) -> Result<(), StorageError> {
 fn burst_child() {
     let Ok(dir) = std::env::var(CHILD_DIR) else { return };
     let store = Store::open(Path::new(&dir), &SPEC).unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
     let stdout = std::sync::Mutex::new(std::io::stdout());
     std::thread::scope(|scope| {
         for client in 0..CLIENTS {
-            let (store, stdout) = (&store, &stdout);
+            let (store, stdout, runtime) = (&store, &stdout, runtime.handle());
             scope.spawn(move || {
                 for n in 0u64.. {
                     let key = format!("{client}-{n}");
-                    if write(store, &key, n).is_ok() {
+                    let written = if client % 2 == 0 {
+                        store.write_blocking(write(key.clone(), n))
+                    } else {
+                        runtime.block_on(store.write(write(key.clone(), n)))
+                    };
+                    if written.is_ok() {
                         let mut out = stdout.lock().unwrap();
                         writeln!(out, "{key}").unwrap();
                         out.flush().unwrap();

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use tokio_tungstenite::tungstenite;
 
-use crate::helpers::{WebSocket, problem, spawn_app, spawn_app_with, start};
+use crate::helpers::{WebSocket, problem, spawn_app, spawn_app_with, start, test_config};
 
 #[tokio::test]
 async fn health_reports_ok_with_version_and_uptime() {
@@ -429,4 +429,50 @@ async fn shutdown_lets_a_request_in_flight_finish_and_accepts_no_more() {
         "the request in flight completed: {answer}"
     );
     stopping.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_store_file_mostly_free_is_compacted_at_start_up_and_health_shows_its_free_share() {
+    use onetime_storage::{StorageError, Store, Table};
+    const SCRATCH: Table<u64, String> = Table::new("scratch");
+
+    // A job store that once held 8 MB it no longer needs (a drained backlog, say).
+    let data_dir = tempfile::tempdir().unwrap();
+    let spec = onetime_job::SERVICE.store.as_ref().unwrap();
+    let jobs = Store::open(data_dir.path(), spec).unwrap();
+    let row = "x".repeat(64 * 1024);
+    for n in 0..128u64 {
+        let row = row.clone();
+        jobs.write(move |tx| SCRATCH.insert(tx, &n, &row).map(drop))
+            .await
+            .unwrap();
+    }
+    jobs.write(|tx| SCRATCH.remove_range(tx, ..).map(drop))
+        .await
+        .map_err(|e: StorageError| e)
+        .unwrap();
+    let grown = std::fs::metadata(jobs.path()).unwrap().len();
+    assert!(grown > 8 << 20, "{grown}");
+    drop(jobs);
+
+    let mut config = test_config(&data_dir);
+    config.storage.compact_min_mib = 1;
+    let app = start(config, data_dir).await;
+    let health: Value = app.get("/health").await.json().await.unwrap();
+    let store = &health["services"]["job"]["store"];
+    let size = store["sizeBytes"].as_u64().unwrap();
+    assert!(size < grown / 4, "compacted at start-up: {grown} → {store}");
+    // A file this small is mostly redb's fixed overhead; what matters is that it is measured.
+    let free_share = store["freeShare"].as_f64().unwrap();
+    assert!((0.0..1.0).contains(&free_share), "{store}");
+    assert!(store["allocatedBytes"].as_u64().unwrap() <= size, "{store}");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains(r#"onetime_store_free_share{store="job"}"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"onetime_store_allocated_bytes{store="job"}"#),
+        "{metrics}"
+    );
 }

@@ -3,7 +3,10 @@
 //! polls `/search/jobs` for that word every 2 ms; the time from the POST's answer to the first
 //! hit is recorded. Jobs are posted at a steady rate, one at a time.
 //!
-//! `cargo run --release -p onetime-benches --bin index-latency -- [jobs] [per-second]`
+//! `cargo run --release -p onetime-benches --bin index-latency -- [jobs] [per-second] [base-url]`
+//!
+//! With a base URL it probes that running instance instead (`benches/writes.sh` does, while its
+//! create load runs); the instance must not require verified addresses.
 
 use std::time::{Duration, Instant};
 
@@ -36,29 +39,19 @@ async fn main() -> anyhow::Result<()> {
     let jobs: usize = args.next().map(|n| n.parse()).transpose()?.unwrap_or(300);
     let per_second: u64 = args.next().map(|n| n.parse()).transpose()?.unwrap_or(20);
 
-    let data = tempfile::tempdir()?;
-    let mut config = Config::load(None)?;
-    config.data_dir = data.path().to_owned();
-    config.server.addr = "127.0.0.1:0".parse()?;
-    config.log.level = "warn".to_owned();
-    // The polling below would exhaust a client's bucket; rate limits are measured elsewhere.
-    config.gateway.rate_limit.enabled = false;
-    config.set("users.require_verified_email", false);
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let app = Application::build(config.clone()).await?;
-    let base = format!("http://{}", app.addr());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until_stopped(async {
-        let _ = stopped.await;
-    }));
+    let platform = match args.next() {
+        Some(base) => Platform::Running(base),
+        None => Platform::start().await?,
+    };
+    let base = platform.base().to_owned();
 
     // Posting needs an account; this one's address stays unverified, which the requirement
-    // being off (above) allows.
+    // being off allows. The address is new on every run, so a running instance takes it.
     let client = reqwest::Client::new();
     let registered: Value = client
         .post(format!("{base}/auth/register"))
         .json(&json!({
-            "email": "bench-employer@example.com", "password": "correct horse 7", "name": "김원데",
+            "email": format!("index-latency-{}@example.com", std::process::id()), "password": "correct horse 7", "name": "김원데",
             "role": "employer",
         }))
         .send()
@@ -123,7 +116,57 @@ async fn main() -> anyhow::Result<()> {
         ms(latencies.value_at_quantile(0.99)),
         ms(latencies.max())
     );
-    let _ = stop.send(());
-    server.await??;
-    Ok(())
+    platform.stop().await
+}
+
+/// The instance probed: started here, or one already running at a base URL.
+enum Platform {
+    Running(String),
+    Started {
+        base: String,
+        stop: tokio::sync::oneshot::Sender<()>,
+        server: tokio::task::JoinHandle<anyhow::Result<()>>,
+        _data: tempfile::TempDir,
+    },
+}
+
+impl Platform {
+    /// The whole platform in-process on an empty temp data directory.
+    async fn start() -> anyhow::Result<Self> {
+        let data = tempfile::tempdir()?;
+        let mut config = Config::load(None)?;
+        config.data_dir = data.path().to_owned();
+        config.server.addr = "127.0.0.1:0".parse()?;
+        config.log.level = "warn".to_owned();
+        // The polling below would exhaust a client's bucket; rate limits are measured elsewhere.
+        config.gateway.rate_limit.enabled = false;
+        config.set("users.require_verified_email", false);
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let app = Application::build(config.clone()).await?;
+        let base = format!("http://{}", app.addr());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        Ok(Self::Started {
+            base,
+            stop,
+            server,
+            _data: data,
+        })
+    }
+
+    fn base(&self) -> &str {
+        match self {
+            Self::Running(base) | Self::Started { base, .. } => base,
+        }
+    }
+
+    async fn stop(self) -> anyhow::Result<()> {
+        if let Self::Started { stop, server, .. } = self {
+            let _ = stop.send(());
+            server.await??;
+        }
+        Ok(())
+    }
 }

@@ -403,6 +403,9 @@ fn record_delivery(lane: &Lane, events: &[Envelope]) {
     }
 }
 
+/// Most outbox rows one pruning write removes.
+const PRUNE_CHUNK: u64 = 256;
+
 async fn run_pruner(store: Store, lanes: Vec<Arc<Lane>>, every: Duration, mut stop: watch::Receiver<bool>) {
     let mut pruned_to = 0;
     loop {
@@ -430,13 +433,19 @@ async fn run_pruner(store: Store, lanes: Vec<Arc<Lane>>, every: Duration, mut st
                 continue;
             }
         };
-        if passed > pruned_to {
-            match store.write(move |tx| outbox::prune(tx, passed)).await {
+        // In chunks, each its own write, so that the requests' writes go on in between.
+        while passed > pruned_to {
+            match store.write(move |tx| outbox::prune(tx, passed, PRUNE_CHUNK)).await {
                 Ok(removed) => {
                     tracing::debug!(source = store.name(), removed, up_to = passed, "pruned outbox");
-                    pruned_to = passed;
+                    if removed < PRUNE_CHUNK {
+                        pruned_to = passed;
+                    }
                 }
-                Err(error) => tracing::warn!(source = store.name(), %error, "outbox pruning failed"),
+                Err(error) => {
+                    tracing::warn!(source = store.name(), %error, "outbox pruning failed");
+                    break;
+                }
             }
         }
     }

@@ -58,6 +58,10 @@ pub struct ServiceHealth {
 pub struct StoreHealth {
     pub file: String,
     pub size_bytes: u64,
+    /// Bytes of the file redb has allocated to live pages, as last measured.
+    pub allocated_bytes: u64,
+    /// The share of the file that is free (compaction would give it back), as last measured.
+    pub free_share: f64,
 }
 
 pub fn routes(source: Arc<dyn HealthSource>) -> Router {

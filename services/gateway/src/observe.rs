@@ -118,6 +118,9 @@ fn set_gauges(report: &HealthReport) {
     for (service, health) in &report.services {
         if let Some(store) = &health.store {
             metrics::gauge!("onetime_store_size_bytes", "store" => service.clone()).set(store.size_bytes as f64);
+            metrics::gauge!("onetime_store_allocated_bytes", "store" => service.clone())
+                .set(store.allocated_bytes as f64);
+            metrics::gauge!("onetime_store_free_share", "store" => service.clone()).set(store.free_share);
         }
         for lane in &health.bus {
             metrics::gauge!("onetime_bus_lag_events", "subscriber" => lane.subscriber, "source" => lane.source)
