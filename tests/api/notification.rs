@@ -1134,4 +1134,72 @@ mod every_kind {
         );
         drop(chat);
     }
+
+    /// The notification service's `/health` entry for the email queue.
+    async fn email_queue(app: &TestApp) -> Value {
+        let health = json_of(app.get("/health").await, 200).await;
+        health["services"]["notification"]["deliveryQueue"]["email"].clone()
+    }
+
+    /// Waits up to 10 s for `/metrics` to hold `line` (a metric with its labels).
+    async fn metric_appears(app: &TestApp, line: &str) {
+        let deadline = tokio::time::Instant::now() + super::PATIENCE;
+        while !app.get("/metrics").await.text().await.unwrap().contains(line) {
+            assert!(tokio::time::Instant::now() < deadline, "no {line} in /metrics");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits up to 10 s for the email queue's `/health` entry to satisfy `done`.
+    async fn email_queue_until(app: &TestApp, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + super::PATIENCE;
+        loop {
+            let queue = email_queue(app).await;
+            if done(&queue) {
+                return queue;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "email queue: {queue}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn the_mail_queue_shows_in_health_and_metrics_like_the_other_channels() {
+        let app = spawn_app_with(|c| {
+            c.gateway.rate_limit.enabled = false;
+            c.set("mail.retry_max_backoff_seconds", 1);
+        })
+        .await;
+        let worker = app.signup("worker").await;
+        mailed(&app, &worker.email, "[원데이] 김원데님, 환영합니다!").await;
+        let idle = email_queue_until(&app, |q| q["depth"] == 0).await;
+        assert_eq!(idle, json!({ "depth": 0, "oldestWaitingSeconds": 0.0 }));
+        metric_appears(
+            &app,
+            r#"onetime_notification_deliveries_total{channel="email",result="sent"}"#,
+        )
+        .await;
+
+        // The mail directory becomes a file: the `file` transport fails, the mail waits.
+        let dir = mail_dir(&app);
+        let away = dir.with_extension("away");
+        std::fs::rename(&dir, &away).unwrap();
+        std::fs::write(&dir, "not a directory").unwrap();
+        let announced = super::announce(&app, &[&worker], json!(["inapp", "email"])).await;
+        assert_eq!(announced.status(), 202);
+        let waiting = email_queue_until(&app, |q| q["depth"] == 1).await;
+        assert!(waiting["oldestWaitingSeconds"].as_f64().unwrap() >= 0.0, "{waiting}");
+        metric_appears(
+            &app,
+            r#"onetime_notification_deliveries_total{channel="email",result="retried"}"#,
+        )
+        .await;
+        metric_appears(&app, r#"onetime_notification_queue_depth{channel="email"}"#).await;
+
+        // Back in order: the retry delivers it and the queue empties.
+        std::fs::remove_file(&dir).unwrap();
+        std::fs::rename(&away, &dir).unwrap();
+        assert_eq!(mailed(&app, &worker.email, "[원데이] 서비스 점검 안내").await, 1);
+        email_queue_until(&app, |q| q["depth"] == 0).await;
+    }
 }
