@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use onetime_common::bus::StoreSubscriber;
 use onetime_common::events::{chat, job, payment, user};
-use onetime_common::mail::{MailQueue, Mailer, deliver};
+use onetime_common::mail::{Links, MailQueue, Mailer, deliver};
 use onetime_common::service::{Context, Sections, Service, ServiceDef, ServiceDetails, ServiceStatus, StartError};
 use serde_json::json;
 use tokio::sync::Notify;
@@ -38,7 +38,6 @@ use utoipa::OpenApi;
 pub use config::{NotificationsConfig, PushConfig, SmsConfig};
 pub use error::NotificationError;
 
-use crate::channels::email::Links;
 use crate::channels::push::Fcm;
 use crate::config::PushProviderKind;
 use crate::delivery::{Backlog, PushCourier, SmsCourier};
