@@ -947,6 +947,8 @@ async fn push_goes_through_fcm_and_stale_devices_are_removed() {
     assert_eq!(good.status(), 204);
 }
 
+// ---- Every kind end to end; the mail queue in /health and /metrics (notify branch) ----
+
 /// Every kind of API.md's table that the blocks above do not drive: the payment kinds through
 /// the sandbox provider's real flow, and chat messages through the chat service, each to the
 /// users it concerns and to no one else.
@@ -1067,6 +1069,38 @@ mod every_kind {
         assert!(
             employer_mail.iter().all(|s| !s.contains("정산") && !s.contains("출금")),
             "{employer_mail:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_job_tells_its_accepted_workers_and_no_one_else() {
+        let app = super::spawn_notification_app().await;
+        let (employer, hired, pending) = (
+            app.signup("employer").await,
+            app.signup("worker").await,
+            app.signup("worker").await,
+        );
+        let job = super::post_job(&app, &employer).await;
+        let application = super::apply(&app, &hired, &job).await;
+        super::apply(&app, &pending, &job).await;
+        super::decide(&app, &employer, &job, &application, "accepted").await;
+        let deleted = app.delete_as(&format!("/jobs/{job}"), &employer.token).await;
+        assert_eq!(deleted.status(), 204);
+
+        let cancelled = wait_for(&app, &hired.token, "job.cancelled", 1).await;
+        assert_eq!(cancelled[0]["data"], json!({ "jobId": job }));
+        assert_eq!(mailed(&app, &hired.email, "[원데이] 근무가 취소되었습니다").await, 1);
+        // The pending applicant is rejected for the cancellation instead; `job.deleted` made
+        // the hired worker's notification, so it has been handled for everyone.
+        let rejected = wait_for(&app, &pending.token, "application.rejected", 1).await;
+        assert!(
+            rejected[0]["body"].as_str().unwrap().contains("공고가 취소되어"),
+            "{rejected:?}"
+        );
+        assert_eq!(kinds(&app, &pending).await, ["application.rejected", "welcome"]);
+        assert_eq!(
+            kinds(&app, &employer).await,
+            ["application.submitted", "application.submitted", "welcome"]
         );
     }
 
