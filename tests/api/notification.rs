@@ -946,3 +946,294 @@ async fn push_goes_through_fcm_and_stale_devices_are_removed() {
     let good = app.delete_as("/notifications/devices/good-device", &worker.token).await;
     assert_eq!(good.status(), 204);
 }
+
+// ---- Every kind end to end; the mail queue in /health and /metrics (notify branch) ----
+
+/// Every kind of API.md's table that the blocks above do not drive: the payment kinds through
+/// the sandbox provider's real flow, and chat messages through the chat service, each to the
+/// users it concerns and to no one else.
+mod every_kind {
+    use futures::SinkExt;
+    use serde_json::{Value, json};
+    use tokio_tungstenite::tungstenite::Message;
+
+    use super::{list, mail_barrier, mailed, next_frame, next_notification, open_socket, subjects_to, wait_for};
+    use crate::helpers::{Account, TestApp, mail_dir, spawn_app_with};
+    use crate::payment::{complete_and_settle, eventually, hire, json_of, paid_job, text, withdraw_body};
+
+    /// Payouts take 50 ms instead of 2 s.
+    async fn spawn_payments_app() -> TestApp {
+        spawn_app_with(|c| {
+            c.gateway.rate_limit.enabled = false;
+            c.set("payments.sandbox_payout_delay_ms", 50);
+        })
+        .await
+    }
+
+    /// `account`'s notification kinds, sorted.
+    async fn kinds(app: &TestApp, account: &Account) -> Vec<String> {
+        let page = list(app, &account.token, "?limit=100").await;
+        let mut kinds: Vec<String> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["kind"].as_str().unwrap().to_owned())
+            .collect();
+        kinds.sort();
+        kinds
+    }
+
+    /// A withdrawal of 10,000 won to `account_number`; answers its id.
+    async fn withdraw(app: &TestApp, worker: &Account, account_number: &str) -> String {
+        let body = withdraw_body(10_000, account_number);
+        let accepted = json_of(app.post_json_as("/payments/withdraw", &worker.token, &body).await, 202).await;
+        text(&accepted, "withdrawalId")
+    }
+
+    #[tokio::test]
+    async fn payment_events_reach_the_employer_and_the_worker_they_concern() {
+        let app = spawn_payments_app().await;
+        let (employer, worker, bystander) = (
+            app.signup("employer").await,
+            app.signup("worker").await,
+            app.signup("worker").await,
+        );
+        let mut employer_socket = open_socket(&app, &employer.token).await;
+        let mut worker_socket = open_socket(&app, &worker.token).await;
+
+        // payment.completed: the employer, on the socket, in the list and by mail.
+        let (job_id, order) = paid_job(&app, &employer, 1).await;
+        let order_id = text(&order, "orderId");
+        let paid = next_notification(&mut employer_socket, "payment.completed").await;
+        assert_eq!(paid["title"], "결제가 완료되었습니다");
+        assert_eq!(paid["data"], json!({ "orderId": order_id, "jobId": job_id }));
+        assert!(paid["body"].as_str().unwrap().contains("100,800원"), "{paid}");
+        assert_eq!(mailed(&app, &employer.email, "[원데이] 결제가 완료되었습니다").await, 1);
+
+        // settlement.created: the hired worker.
+        hire(&app, &employer, &worker, &job_id).await;
+        complete_and_settle(&app, &employer, &job_id, &order_id).await;
+        let settled = next_notification(&mut worker_socket, "settlement.created").await;
+        let settlements = json_of(app.get_as("/payments/settlements", &worker.token).await, 200).await;
+        assert_eq!(
+            settled["data"],
+            json!({ "jobId": job_id, "settlementId": settlements["items"][0]["id"] })
+        );
+        assert!(settled["body"].as_str().unwrap().contains("95,140원"), "{settled}");
+        assert_eq!(mailed(&app, &worker.email, "[원데이] 급여가 정산되었습니다").await, 1);
+
+        // A cancelled payment has no kind in the table: nobody hears of it. Its event comes
+        // before the withdrawals' on the payment lane, so once they are heard, it was handled.
+        let (_, cancelled) = paid_job(&app, &employer, 1).await;
+        let cancel = json!({ "orderId": cancelled["orderId"], "cancelReason": "일정 변경" });
+        json_of(
+            app.post_json_as("/payments/cancel", &employer.token, &cancel).await,
+            200,
+        )
+        .await;
+
+        // withdrawal.completed and .failed (an account ending in 0000): the worker.
+        let completed = withdraw(&app, &worker, "110-123-456789").await;
+        let heard = next_notification(&mut worker_socket, "withdrawal.completed").await;
+        assert_eq!(heard["data"], json!({ "withdrawalId": completed }));
+        assert!(heard["body"].as_str().unwrap().contains("10,000원"), "{heard}");
+        let failed = withdraw(&app, &worker, "110-123-450000").await;
+        let heard = next_notification(&mut worker_socket, "withdrawal.failed").await;
+        assert_eq!(heard["data"], json!({ "withdrawalId": failed }));
+        eventually(&app, "/payments/wallet", &worker.token, |w| w["balance"] == 85_140).await;
+        for subject in ["[원데이] 출금이 완료되었습니다", "[원데이] 출금에 실패했습니다"] {
+            assert_eq!(mailed(&app, &worker.email, subject).await, 1, "{subject}");
+        }
+
+        assert_eq!(
+            kinds(&app, &employer).await,
+            [
+                "application.submitted",
+                "payment.completed",
+                "payment.completed",
+                "welcome"
+            ]
+        );
+        assert_eq!(
+            kinds(&app, &worker).await,
+            [
+                "application.accepted",
+                "settlement.created",
+                "welcome",
+                "withdrawal.completed",
+                "withdrawal.failed"
+            ]
+        );
+        assert_eq!(kinds(&app, &bystander).await, ["welcome"]);
+        let employer_mail = subjects_to(&mail_dir(&app), &employer.email);
+        assert!(
+            employer_mail.iter().all(|s| !s.contains("정산") && !s.contains("출금")),
+            "{employer_mail:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_job_tells_its_accepted_workers_and_no_one_else() {
+        let app = super::spawn_notification_app().await;
+        let (employer, hired, pending) = (
+            app.signup("employer").await,
+            app.signup("worker").await,
+            app.signup("worker").await,
+        );
+        let job = super::post_job(&app, &employer).await;
+        let application = super::apply(&app, &hired, &job).await;
+        super::apply(&app, &pending, &job).await;
+        super::decide(&app, &employer, &job, &application, "accepted").await;
+        let deleted = app.delete_as(&format!("/jobs/{job}"), &employer.token).await;
+        assert_eq!(deleted.status(), 204);
+
+        let cancelled = wait_for(&app, &hired.token, "job.cancelled", 1).await;
+        assert_eq!(cancelled[0]["data"], json!({ "jobId": job }));
+        assert_eq!(mailed(&app, &hired.email, "[원데이] 근무가 취소되었습니다").await, 1);
+        // The pending applicant is rejected for the cancellation instead; `job.deleted` made
+        // the hired worker's notification, so it has been handled for everyone.
+        let rejected = wait_for(&app, &pending.token, "application.rejected", 1).await;
+        assert!(
+            rejected[0]["body"].as_str().unwrap().contains("공고가 취소되어"),
+            "{rejected:?}"
+        );
+        assert_eq!(kinds(&app, &pending).await, ["application.rejected", "welcome"]);
+        assert_eq!(
+            kinds(&app, &employer).await,
+            ["application.submitted", "application.submitted", "welcome"]
+        );
+    }
+
+    /// `sender` writes `text` to `room` over REST; answers the message.
+    async fn say(app: &TestApp, sender: &Account, room: &str, text: &str, client_msg_id: &str) -> Value {
+        let body = json!({ "text": text, "clientMsgId": client_msg_id });
+        json_of(
+            app.post_json_as(&format!("/chat/rooms/{room}/messages"), &sender.token, &body)
+                .await,
+            201,
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn a_chat_message_notifies_a_recipient_only_while_they_have_no_chat_socket_open() {
+        let app = super::spawn_notification_app().await;
+        let (employer, worker) = (app.signup("employer").await, app.signup("worker").await);
+        let job_id = super::post_job(&app, &employer).await;
+        super::apply(&app, &worker, &job_id).await;
+        let opened = app
+            .post_json_as(
+                "/chat/rooms",
+                &worker.token,
+                &json!({ "jobId": job_id, "participantId": employer.id }),
+            )
+            .await;
+        let room = text(&json_of(opened, 201).await, "id");
+
+        // The employer is in the chat: a pong means the chat service counts the socket.
+        let mut chat = app
+            .websocket("/chat/socket", Some(&employer.token))
+            .await
+            .expect("the chat socket opens");
+        chat.send(Message::Text(r#"{"type":"ping"}"#.into())).await.unwrap();
+        assert_eq!(next_frame(&mut chat).await, json!({ "type": "pong" }));
+        let mut worker_socket = open_socket(&app, &worker.token).await;
+
+        say(&app, &worker, &room, "내일 몇 시까지 가면 될까요?", "w-1").await;
+        let answer = say(&app, &employer, &room, "8시 50분까지 와 주세요.", "e-1").await;
+
+        // The worker has no chat socket: notified, on the notification socket, without mail.
+        let heard = next_notification(&mut worker_socket, "chat.message").await;
+        assert_eq!(heard["title"], "새 메시지가 도착했습니다");
+        assert_eq!(heard["body"], "8시 50분까지 와 주세요.");
+        assert_eq!(
+            heard["data"],
+            json!({ "roomId": room, "jobId": job_id, "messageId": answer["id"] })
+        );
+        mail_barrier(&app, &worker).await;
+        assert!(
+            subjects_to(&mail_dir(&app), &worker.email)
+                .iter()
+                .all(|s| !s.contains("메시지")),
+            "chat messages are not mailed by default"
+        );
+
+        // The worker's message came first on the chat lane, so it has been handled: the employer,
+        // chatting, got no notification of it, and neither sender of their own message.
+        assert_eq!(wait_for(&app, &worker.token, "chat.message", 1).await.len(), 1);
+        let employer_kinds = kinds(&app, &employer).await;
+        assert!(
+            !employer_kinds.contains(&"chat.message".to_owned()),
+            "{employer_kinds:?}"
+        );
+        drop(chat);
+    }
+
+    /// The notification service's `/health` entry for the email queue.
+    async fn email_queue(app: &TestApp) -> Value {
+        let health = json_of(app.get("/health").await, 200).await;
+        health["services"]["notification"]["deliveryQueue"]["email"].clone()
+    }
+
+    /// Waits up to 10 s for `/metrics` to hold `line` (a metric with its labels).
+    async fn metric_appears(app: &TestApp, line: &str) {
+        let deadline = tokio::time::Instant::now() + super::PATIENCE;
+        while !app.get("/metrics").await.text().await.unwrap().contains(line) {
+            assert!(tokio::time::Instant::now() < deadline, "no {line} in /metrics");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits up to 10 s for the email queue's `/health` entry to satisfy `done`.
+    async fn email_queue_until(app: &TestApp, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + super::PATIENCE;
+        loop {
+            let queue = email_queue(app).await;
+            if done(&queue) {
+                return queue;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "email queue: {queue}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn the_mail_queue_shows_in_health_and_metrics_like_the_other_channels() {
+        let app = spawn_app_with(|c| {
+            c.gateway.rate_limit.enabled = false;
+            c.set("mail.retry_max_backoff_seconds", 1);
+        })
+        .await;
+        let worker = app.signup("worker").await;
+        mailed(&app, &worker.email, "[원데이] 김원데님, 환영합니다!").await;
+        let idle = email_queue_until(&app, |q| q["depth"] == 0).await;
+        assert_eq!(idle, json!({ "depth": 0, "oldestWaitingSeconds": 0.0 }));
+        metric_appears(
+            &app,
+            r#"onetime_notification_deliveries_total{channel="email",result="sent"}"#,
+        )
+        .await;
+
+        // The mail directory becomes a file: the `file` transport fails, the mail waits.
+        let dir = mail_dir(&app);
+        let away = dir.with_extension("away");
+        std::fs::rename(&dir, &away).unwrap();
+        std::fs::write(&dir, "not a directory").unwrap();
+        let announced = super::announce(&app, &[&worker], json!(["inapp", "email"])).await;
+        assert_eq!(announced.status(), 202);
+        let waiting = email_queue_until(&app, |q| q["depth"] == 1).await;
+        assert!(waiting["oldestWaitingSeconds"].as_f64().unwrap() >= 0.0, "{waiting}");
+        metric_appears(
+            &app,
+            r#"onetime_notification_deliveries_total{channel="email",result="retried"}"#,
+        )
+        .await;
+        metric_appears(&app, r#"onetime_notification_queue_depth{channel="email"}"#).await;
+
+        // Back in order: the retry delivers it and the queue empties.
+        std::fs::remove_file(&dir).unwrap();
+        std::fs::rename(&away, &dir).unwrap();
+        assert_eq!(mailed(&app, &worker.email, "[원데이] 서비스 점검 안내").await, 1);
+        email_queue_until(&app, |q| q["depth"] == 0).await;
+    }
+}

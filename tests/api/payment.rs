@@ -40,7 +40,7 @@ fn running_job(headcount: u32) -> Value {
     })
 }
 
-async fn json_of(response: reqwest::Response, status: u16) -> Value {
+pub(crate) async fn json_of(response: reqwest::Response, status: u16) -> Value {
     let actual = response.status().as_u16();
     let body: Value = response.json().await.unwrap_or(Value::Null);
     assert_eq!(actual, status, "unexpected status; body: {body}");
@@ -52,7 +52,7 @@ async fn code_of(response: reqwest::Response, status: u16) -> String {
     problem(response).await["code"].as_str().unwrap().to_owned()
 }
 
-fn text(value: &Value, field: &str) -> String {
+pub(crate) fn text(value: &Value, field: &str) -> String {
     value[field]
         .as_str()
         .unwrap_or_else(|| panic!("{field} in {value}"))
@@ -60,7 +60,7 @@ fn text(value: &Value, field: &str) -> String {
 }
 
 /// Polls `GET path` as `token` until `done` holds, for up to 10 s.
-async fn eventually(app: &TestApp, path: &str, token: &str, done: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn eventually(app: &TestApp, path: &str, token: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let body = json_of(app.get_as(path, token).await, 200).await;
@@ -112,7 +112,7 @@ fn confirm_body(payment_key: &str, order: &Value) -> Value {
 }
 
 /// A job of `employer` with `headcount` places, paid for; answers the job id and the order.
-async fn paid_job(app: &TestApp, employer: &Account, headcount: u32) -> (String, Value) {
+pub(crate) async fn paid_job(app: &TestApp, employer: &Account, headcount: u32) -> (String, Value) {
     let job_id = post_job(app, employer, headcount).await;
     let order = create_order(app, employer, &job_id).await;
     let key = checkout(app, employer, &text(&order, "orderId"), None).await;
@@ -126,7 +126,7 @@ async fn paid_job(app: &TestApp, employer: &Account, headcount: u32) -> (String,
 }
 
 /// `worker` applies to the job and `employer` accepts.
-async fn hire(app: &TestApp, employer: &Account, worker: &Account, job_id: &str) {
+pub(crate) async fn hire(app: &TestApp, employer: &Account, worker: &Account, job_id: &str) {
     let application = json_of(
         app.post_json_as(&format!("/jobs/{job_id}/apply"), &worker.token, &json!({}))
             .await,
@@ -144,7 +144,7 @@ async fn hire(app: &TestApp, employer: &Account, worker: &Account, job_id: &str)
 
 /// Completes a job whose places are all taken and waits until its order is settled (nothing to
 /// refund); answers the order.
-async fn complete_and_settle(app: &TestApp, employer: &Account, job_id: &str, order_id: &str) -> Value {
+pub(crate) async fn complete_and_settle(app: &TestApp, employer: &Account, job_id: &str, order_id: &str) -> Value {
     json_of(
         app.post_json_as(&format!("/jobs/{job_id}/complete"), &employer.token, &json!({}))
             .await,
@@ -173,7 +173,7 @@ async fn ledger_check(data_dir: &std::path::Path) -> std::process::Output {
     tokio::task::spawn_blocking(move || run(&mut command)).await.unwrap()
 }
 
-fn withdraw_body(amount: i64, account_number: &str) -> Value {
+pub(crate) fn withdraw_body(amount: i64, account_number: &str) -> Value {
     json!({ "amount": amount, "bank": { "code": "088", "accountNumber": account_number, "holderName": "김원데" } })
 }
 

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, ensure};
 use clap::Parser;
 use hdrhistogram::Histogram;
-use onetime_common::bus::{Bus, BusConfig, HandlerError, StoreHandler, StoreSubscriber, Subscriber, publish};
+use onetime_common::bus::{Bus, BusConfig, HandlerError, StoreHandler, StoreSubscriber, publish};
 use onetime_common::events::Envelope;
 use onetime_storage::{StorageError, Store, StoreSpec, Table, WriteTx};
 use serde::{Deserialize, Serialize};
@@ -114,7 +114,7 @@ fn payload(n: u64) -> JobPosted {
 
 /// Latency histograms in microseconds, shared by the subscriber and the report.
 struct Recorder {
-    /// Successful `apply` calls: each is one commit of the sink's store.
+    /// Batches the sink has committed (one store commit each).
     sink_commits: AtomicU64,
     /// Events with a sequence number up to this are warm-up and not recorded.
     skip_up_to: AtomicU64,
@@ -185,29 +185,10 @@ impl StoreHandler for SinkHandler {
         }
         Ok(())
     }
-}
 
-/// Wraps the real [`StoreSubscriber`] to take the time once its transaction has committed.
-struct Timed<S> {
-    inner: S,
-    recorder: Arc<Recorder>,
-}
-
-impl<S: Subscriber> Subscriber for Timed<S> {
-    fn name(&self) -> &'static str {
-        self.inner.name()
-    }
-
-    fn wants(&self, event_type: &str) -> bool {
-        self.inner.wants(event_type)
-    }
-
-    fn cursor(&self, source: &str) -> Result<u64, HandlerError> {
-        self.inner.cursor(source)
-    }
-
-    fn apply(&self, source: &str, events: &[Envelope], up_to: u64) -> Result<(), HandlerError> {
-        self.inner.apply(source, events, up_to)?;
+    /// The real [`StoreSubscriber`] calls this once the batch's transaction has committed: the
+    /// events are applied now.
+    fn committed(&self, _sink: &Store, events: &[Envelope]) {
         let now = OffsetDateTime::now_utc();
         self.recorder.sink_commits.fetch_add(1, Ordering::Relaxed);
         let schedule = *self.recorder.schedule.lock().unwrap_or_else(|p| p.into_inner());
@@ -221,7 +202,6 @@ impl<S: Subscriber> Subscriber for Timed<S> {
                 scheduled.saturating_record(micros_since(due, now));
             }
         }
-        Ok(())
     }
 }
 
@@ -243,15 +223,12 @@ fn setup(dir: &Path, batch_size: usize) -> anyhow::Result<Setup> {
         prune_interval: Duration::from_secs(30),
     });
     bus.add_source(SOURCE.name, &source);
-    let subscriber = Timed {
-        inner: StoreSubscriber::new(
-            sink.clone(),
-            SinkHandler {
-                recorder: recorder.clone(),
-            },
-        ),
-        recorder: recorder.clone(),
-    };
+    let subscriber = StoreSubscriber::new(
+        sink.clone(),
+        SinkHandler {
+            recorder: recorder.clone(),
+        },
+    );
     bus.subscribe(SOURCE.name, Arc::new(subscriber))?;
     Ok(Setup {
         source,

@@ -9,12 +9,14 @@
 
 mod config;
 mod letter;
+mod links;
 mod queue;
 mod transport;
 
 pub use config::{MailConfig, SmtpConfig, SmtpSecurity, TransportKind};
 pub use letter::{Action, Letter, korean_duration, welcome};
-pub use queue::{MailQueue, deliver};
+pub use links::Links;
+pub use queue::{Attempt, MailMetrics, MailQueue, MailReport, deliver};
 pub use transport::Mailer;
 
 /// Why mail could not be set up or queued.

@@ -216,3 +216,26 @@ impl PushConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, to_value};
+
+    use super::*;
+
+    /// `onetime.toml`, the embedded default, shows every key of these sections with the value a
+    /// missing key takes, so that what it documents is what runs.
+    #[test]
+    fn onetime_toml_holds_every_key_with_its_default() {
+        let file: toml::Table = toml::from_str(include_str!("../../../onetime.toml")).unwrap();
+        let section = |name: &str| to_value(&file[name]).unwrap();
+        let expected: [(&str, Value); 3] = [
+            ("notifications", to_value(NotificationsConfig::default()).unwrap()),
+            ("sms", to_value(SmsConfig::default()).unwrap()),
+            ("push", to_value(PushConfig::default()).unwrap()),
+        ];
+        for (name, defaults) in expected {
+            assert_eq!(section(name), defaults, "[{name}]");
+        }
+    }
+}

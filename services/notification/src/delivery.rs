@@ -11,6 +11,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use onetime_common::mail::{Attempt, MailReport};
 use onetime_storage::{StorageError, Store};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
@@ -28,16 +29,32 @@ const FIRST_RETRY: Duration = Duration::from_secs(1);
 /// How long an idle sender sleeps when nothing wakes it.
 const IDLE: Duration = Duration::from_secs(3600);
 
-/// How one channel's queue stands, for `/health`.
-#[derive(Debug, Default)]
+/// How one channel's queue stands, for `/health`, and what its sender does, for `/metrics`
+/// (`onetime_notification_queue_depth` and `onetime_notification_deliveries_total`, labelled by
+/// channel). The email channel's sender is the shared mail sender, which reports here too.
+#[derive(Debug)]
 pub struct Backlog {
+    channel: Channel,
     state: Mutex<(u64, Option<OffsetDateTime>)>,
 }
 
 impl Backlog {
-    fn set(&self, channel: Channel, depth: u64, earliest_due: Option<OffsetDateTime>) {
+    pub fn new(channel: Channel) -> Self {
+        Self {
+            channel,
+            state: Mutex::new((0, None)),
+        }
+    }
+
+    fn set(&self, depth: u64, earliest_due: Option<OffsetDateTime>) {
         *self.state.lock().unwrap_or_else(|p| p.into_inner()) = (depth, earliest_due);
-        metrics::gauge!("onetime_notification_queue_depth", "channel" => channel.as_str()).set(depth as f64);
+        metrics::gauge!("onetime_notification_queue_depth", "channel" => self.channel.as_str()).set(depth as f64);
+    }
+
+    /// One attempt ended: `sent`, `retried` or `failed`.
+    fn count(&self, result: &'static str) {
+        metrics::counter!("onetime_notification_deliveries_total", "channel" => self.channel.as_str(), "result" => result)
+            .increment(1);
     }
 
     /// Rows queued, and how long the one due first has been waiting past its due time.
@@ -45,6 +62,16 @@ impl Backlog {
         let (depth, earliest) = *self.state.lock().unwrap_or_else(|p| p.into_inner());
         let waiting = earliest.map_or(0.0, |due| (OffsetDateTime::now_utc() - due).as_seconds_f64().max(0.0));
         (depth, waiting)
+    }
+}
+
+impl MailReport for Backlog {
+    fn attempted(&self, attempt: Attempt) {
+        self.count(attempt.as_str());
+    }
+
+    fn queue(&self, depth: u64, first_due: Option<OffsetDateTime>) {
+        self.set(depth, first_due);
     }
 }
 
@@ -151,12 +178,12 @@ pub async fn run<C: Courier>(
             .await;
         let pause = match read {
             Ok((due, (depth, earliest))) => {
-                backlog.set(channel, depth, earliest);
+                backlog.set(depth, earliest);
                 if !due.is_empty() {
                     let batch = async {
                         for (key, mut delivery) in due {
                             let outcome = courier.attempt(&store, &mut delivery).await;
-                            settle(&store, channel, key, delivery, outcome, max_backoff).await;
+                            settle(&store, &backlog, key, delivery, outcome, max_backoff).await;
                         }
                     };
                     tokio::select! {
@@ -189,12 +216,13 @@ fn retry_delay(attempts: u32, max_backoff: Duration, retry_after: Option<Duratio
 /// Records the outcome of one attempt.
 async fn settle(
     store: &Store,
-    channel: Channel,
+    backlog: &Backlog,
     key: String,
     mut delivery: Delivery,
     outcome: Result<(), SendError>,
     max_backoff: Duration,
 ) {
+    let channel = backlog.channel;
     delivery.attempts += 1;
     let (id, attempts) = (delivery.notification_id.clone(), delivery.attempts);
     let (result, next) = match outcome {
@@ -215,8 +243,7 @@ async fn settle(
             ("failed", None)
         }
     };
-    metrics::counter!("onetime_notification_deliveries_total", "channel" => channel.as_str(), "result" => result)
-        .increment(1);
+    backlog.count(result);
     let written = store
         .write(move |tx| store::settle(tx, channel, &key, next.map(|due| (due, &delivery))))
         .await;

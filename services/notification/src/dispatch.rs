@@ -12,13 +12,13 @@ use std::sync::Arc;
 
 use onetime_common::directory::{Clients, UserContact};
 use onetime_common::events::new_id;
-use onetime_common::mail::MailQueue;
+use onetime_common::mail::{Links, MailQueue};
 use onetime_storage::{Readable, StorageError, WriteTx};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 
 use crate::NotificationError;
-use crate::channels::email::{Links, letter};
+use crate::channels::email::letter;
 use crate::domain::{Channel, Draft, Notification};
 use crate::socket::Hub;
 use crate::store::{self, Delivery};

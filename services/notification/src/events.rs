@@ -159,13 +159,12 @@ mod tests {
     use onetime_common::directory::{Clients, DirectoryError, UserContact, UserDirectory};
     use onetime_common::events::job::{APPLICATION_ACCEPTED, Application, ApplicationStatus};
     use onetime_common::events::{new_id, user};
-    use onetime_common::mail::{MailConfig, MailQueue, SmtpConfig, SmtpSecurity, TransportKind};
+    use onetime_common::mail::{Links, MailConfig, MailQueue, SmtpConfig, SmtpSecurity, TransportKind};
     use onetime_common::service::Background;
     use onetime_storage::{Store, Table};
     use tokio::sync::Notify;
 
     use super::*;
-    use crate::channels::email::Links;
     use crate::config::NotificationsConfig;
     use crate::domain::{Channel, Kind};
     use crate::socket::Hub;

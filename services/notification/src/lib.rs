@@ -8,7 +8,8 @@
 //! and `chat.message` (for a recipient with no chat socket open). Publishes nothing.
 //!
 //! Runs in the background: the mail sender of its own mail queue, and one sender per outside
-//! channel (SMS, push) over its durable delivery queues.
+//! channel (SMS, push) over its durable delivery queues. `/health` shows each of the three
+//! queues (email, SMS, push) the same way, and `/metrics` labels their figures by channel.
 
 mod api;
 mod channels;
@@ -28,7 +29,7 @@ use std::sync::Arc;
 
 use onetime_common::bus::StoreSubscriber;
 use onetime_common::events::{chat, job, payment, user};
-use onetime_common::mail::{MailQueue, Mailer, deliver};
+use onetime_common::mail::{Links, MailQueue, Mailer, deliver};
 use onetime_common::service::{Context, Sections, Service, ServiceDef, ServiceDetails, ServiceStatus, StartError};
 use serde_json::json;
 use tokio::sync::Notify;
@@ -37,11 +38,11 @@ use utoipa::OpenApi;
 pub use config::{NotificationsConfig, PushConfig, SmsConfig};
 pub use error::NotificationError;
 
-use crate::channels::email::Links;
 use crate::channels::push::Fcm;
 use crate::config::PushProviderKind;
 use crate::delivery::{Backlog, PushCourier, SmsCourier};
 use crate::dispatch::{Dispatch, Outlets};
+use crate::domain::Channel;
 use crate::events::Notifier;
 use crate::inbox::Inbox;
 use crate::socket::Hub;
@@ -108,8 +109,9 @@ pub fn start(ctx: Context<'_>) -> Result<Service, StartError> {
     let links = Links::new(&notifications.public_base_url);
     let dispatch = Arc::new(Dispatch::new(ctx.clients.clone(), mail.clone(), links, fcm.is_some()));
     let health = Arc::new(Health {
-        sms: Arc::default(),
-        push: Arc::default(),
+        email: Arc::new(Backlog::new(Channel::Email)),
+        sms: Arc::new(Backlog::new(Channel::Sms)),
+        push: Arc::new(Backlog::new(Channel::Push)),
         hub: hub.clone(),
     });
 
@@ -118,6 +120,7 @@ pub fn start(ctx: Context<'_>) -> Result<Service, StartError> {
         mailer,
         mail,
         ctx.mail.max_backoff(),
+        health.email.clone(),
         background.stopping(),
     ));
     let sms_courier = SmsCourier {
@@ -164,6 +167,7 @@ pub fn start(ctx: Context<'_>) -> Result<Service, StartError> {
 /// `/health`: open sockets, and per delivery queue its depth and how long its first due row has
 /// waited, as its sender last saw them.
 struct Health {
+    email: Arc<Backlog>,
     sms: Arc<Backlog>,
     push: Arc<Backlog>,
     hub: Arc<Hub>,
@@ -179,7 +183,7 @@ impl ServiceStatus for Health {
         details.fields.insert("sockets".to_owned(), json!(self.hub.open()));
         details.fields.insert(
             "deliveryQueue".to_owned(),
-            json!({ "sms": queue(&self.sms), "push": queue(&self.push) }),
+            json!({ "email": queue(&self.email), "sms": queue(&self.sms), "push": queue(&self.push) }),
         );
         details
     }

@@ -10,14 +10,13 @@ use std::sync::Arc;
 
 use onetime_common::auth::{JwtKeys, Principal, Role};
 use onetime_common::events::new_id;
-use onetime_common::mail::MailQueue;
+use onetime_common::mail::{Links, MailQueue};
 use onetime_common::service::Background;
 use onetime_storage::{Store, WriteTx};
 use time::OffsetDateTime;
 
 use crate::config::UsersConfig;
 use crate::domain::{Email, Name, Password, Phone, ProfileChanges, User};
-use crate::mail::Links;
 use crate::pacing::ResetMailPacing;
 use crate::password::{Hasher, Verified};
 use crate::store::{self, Purpose, Rotation};

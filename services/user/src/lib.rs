@@ -27,7 +27,7 @@ mod tokens;
 use std::sync::Arc;
 use std::time::Duration;
 
-use onetime_common::mail::{MailQueue, Mailer, deliver};
+use onetime_common::mail::{MailMetrics, MailQueue, Mailer, deliver};
 use onetime_common::service::{Context, SectionConfig, Sections, Service, ServiceDef, StartError};
 use onetime_storage::{Store, StoreSpec};
 use utoipa::OpenApi;
@@ -75,6 +75,7 @@ pub fn start(ctx: Context<'_>) -> Result<Service, StartError> {
         mailer,
         queue.clone(),
         ctx.mail.max_backoff(),
+        Arc::new(MailMetrics),
         ctx.background.stopping(),
     ));
     ctx.background.spawn(sweep(store.clone(), ctx.background.stopping()));

@@ -4,28 +4,15 @@
 
 use std::time::Duration;
 
-use onetime_common::mail::{Action, Letter, korean_duration};
+use onetime_common::mail::{Action, Letter, Links, korean_duration};
 
 use crate::domain::User;
 use crate::tokens::SecretToken;
 
-/// Builds the links in mails on the configured public base URL.
-#[derive(Debug, Clone)]
-pub struct Links {
-    base: String,
-}
-
-impl Links {
-    pub fn new(public_base_url: &str) -> Self {
-        Self {
-            base: public_base_url.trim_end_matches('/').to_owned(),
-        }
-    }
-
-    fn to(&self, page: &str, token: &SecretToken) -> String {
-        // Tokens are base64url: nothing in them needs escaping.
-        format!("{}/{page}?token={}", self.base, token.as_str())
-    }
+/// The web UI's `page` that takes `token` (`/verify-email`, `/reset-password`).
+fn link(links: &Links, page: &str, token: &SecretToken) -> String {
+    // Tokens are base64url: nothing in them needs escaping.
+    links.page(&format!("{page}?token={}", token.as_str()))
 }
 
 pub fn verification(user: &User, links: &Links, token: &SecretToken, valid_for: Duration) -> Letter {
@@ -42,7 +29,7 @@ pub fn verification(user: &User, links: &Links, token: &SecretToken, valid_for: 
         ],
         action: Some(Action {
             label: "이메일 인증하기".to_owned(),
-            url: links.to("verify-email", token),
+            url: link(links, "verify-email", token),
         }),
         note: Some("원데이에 가입한 적이 없다면 이 메일을 무시해 주세요.".to_owned()),
     }
@@ -63,7 +50,7 @@ pub fn password_reset(user: &User, links: &Links, token: &SecretToken, valid_for
         ],
         action: Some(Action {
             label: "비밀번호 재설정하기".to_owned(),
-            url: links.to("reset-password", token),
+            url: link(links, "reset-password", token),
         }),
         note: Some(
             "비밀번호 재설정을 요청하지 않았다면 이 메일을 무시해 주세요. 비밀번호는 바뀌지 않습니다.".to_owned(),

@@ -1,8 +1,9 @@
 //! What the payment service publishes about an employer's payment for a job.
 //!
 //! The job service consumes `payment.*` (a job shows `funded` while a completed payment for it is
-//! held); the notification service consumes all of them. Payloads carry what a message needs
-//! (job title, amounts, who), so consumers never call the payment service back.
+//! held); the notification service consumes all but `payment.cancelled`, which has no kind of
+//! notification in API.md. Payloads carry what a message needs (job title, amounts, who), so
+//! consumers never call the payment service back.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;

@@ -3,7 +3,9 @@
 //! Queued mail is a table in the sending service's own store, so queueing is part of the
 //! transaction that decides to send: no mail for a change that was rolled back, no change whose
 //! mail is lost. Rows are keyed by when they are due (`<unix ms, 20 digits>.<id>`), so the sender
-//! finds due mail with one range read and knows when to wake for the next retry.
+//! finds due mail with one range read and knows when to wake for the next retry. The sender
+//! tells a [`MailReport`] how each attempt ended and how its queue stands, so that the service
+//! running it shows its mail in `/metrics` and `/health` as it shows its other work.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -89,7 +91,48 @@ impl MailQueue {
     }
 }
 
-/// Delivers the mail queued in `store` until `stopping` resolves.
+/// How one attempt at sending a mail ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// The server accepted it; it left the queue.
+    Sent,
+    /// It failed for now and is queued again, later.
+    Retried,
+    /// The server refused it for good; it moved to `mail.failed`.
+    Failed,
+}
+
+impl Attempt {
+    /// The metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Attempt::Sent => "sent",
+            Attempt::Retried => "retried",
+            Attempt::Failed => "failed",
+        }
+    }
+}
+
+/// Where a mail sender says how it is doing.
+pub trait MailReport: Send + Sync + 'static {
+    /// After every attempt.
+    fn attempted(&self, attempt: Attempt);
+
+    /// After every look at the queue: it holds `depth` mails, the first due at `first_due`.
+    fn queue(&self, _depth: u64, _first_due: Option<OffsetDateTime>) {}
+}
+
+/// The report of a service that shows nothing else about its mail: attempts counted in
+/// `onetime_mail_attempts_total{result}`.
+pub struct MailMetrics;
+
+impl MailReport for MailMetrics {
+    fn attempted(&self, attempt: Attempt) {
+        metrics::counter!("onetime_mail_attempts_total", "result" => attempt.as_str()).increment(1);
+    }
+}
+
+/// Delivers the mail queued in `store` until `stopping` resolves, telling `report` as it goes.
 ///
 /// A mail leaves the queue only when the server accepted it (or refused it for good: then it
 /// moves to `mail.failed`). Delivery is at-least-once: a stop or crash between the server's
@@ -99,36 +142,43 @@ pub async fn deliver(
     mailer: Mailer,
     queue: MailQueue,
     max_backoff: Duration,
+    report: Arc<dyn MailReport>,
     stopping: impl Future<Output = ()>,
 ) {
     tokio::pin!(stopping);
     loop {
         let now = OffsetDateTime::now_utc();
         let bound = due_bound(now);
-        let due = store
-            .read(move |tx| QUEUE.range(tx, ..bound, Direction::Forward, BATCH))
+        let read = store
+            .read(move |tx| {
+                let due = QUEUE.range(tx, ..bound, Direction::Forward, BATCH)?;
+                let first = QUEUE.range(tx, .., Direction::Forward, 1)?;
+                let first_due = first.first().and_then(|(key, _)| due_of(key));
+                Ok::<_, StorageError>((due, QUEUE.len(tx)?, first_due))
+            })
             .await;
-        let pause = match due {
-            Ok(due) if !due.is_empty() => {
-                let batch = async {
-                    for (key, mail) in due {
-                        let outcome = mailer.send(&mail.from, &mail.to, mail.message.as_bytes()).await;
-                        settle(&store, key, mail, outcome, max_backoff).await;
+        let pause = match read {
+            Ok((due, depth, first_due)) => {
+                report.queue(depth, first_due);
+                if !due.is_empty() {
+                    let batch = async {
+                        for (key, mail) in due {
+                            let outcome = mailer.send(&mail.from, &mail.to, mail.message.as_bytes()).await;
+                            let attempt = settle(&store, key, mail, outcome, max_backoff).await;
+                            report.attempted(attempt);
+                        }
+                    };
+                    tokio::select! {
+                        () = batch => continue,
+                        () = &mut stopping => return,
                     }
-                };
-                tokio::select! {
-                    () = batch => continue,
-                    () = &mut stopping => return,
                 }
+                first_due.map_or(IDLE, |at| (at - now).try_into().unwrap_or(Duration::ZERO))
             }
-            Ok(_) => match store.read(|tx| QUEUE.range(tx, .., Direction::Forward, 1)).await {
-                Ok(next) => next
-                    .first()
-                    .and_then(|(key, _)| due_of(key))
-                    .map_or(IDLE, |at| (at - now).try_into().unwrap_or(Duration::ZERO)),
-                Err(error) => read_failed(error),
-            },
-            Err(error) => read_failed(error),
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the mail queue; retrying");
+                FIRST_RETRY
+            }
         };
         tokio::select! {
             () = tokio::time::sleep(pause) => {}
@@ -138,35 +188,35 @@ pub async fn deliver(
     }
 }
 
-fn read_failed(error: StorageError) -> Duration {
-    tracing::warn!(%error, "cannot read the mail queue; retrying");
-    FIRST_RETRY
-}
-
 /// Records the outcome of one attempt: sent mail goes, the rest is rescheduled or set aside.
-async fn settle(store: &Store, key: String, mut mail: Queued, outcome: Result<(), SendError>, max_backoff: Duration) {
+async fn settle(
+    store: &Store,
+    key: String,
+    mut mail: Queued,
+    outcome: Result<(), SendError>,
+    max_backoff: Duration,
+) -> Attempt {
     let id = mail.id.clone();
     mail.attempts += 1;
     let attempts = mail.attempts;
     let (result, kept) = match outcome {
         Ok(()) => {
             tracing::info!(mail = %id, attempts, "mail delivered");
-            ("sent", None)
+            (Attempt::Sent, None)
         }
         Err(SendError::Transient(error)) => {
             let delay = (FIRST_RETRY * 2u32.saturating_pow(attempts.saturating_sub(1).min(20))).min(max_backoff);
             tracing::warn!(mail = %id, attempts, %error, retry_in_s = delay.as_secs(), "mail delivery failed; will retry");
             mail.last_error = Some(error);
             let due = OffsetDateTime::now_utc() + delay;
-            ("retry", Some((QUEUE, due_key(due, &id))))
+            (Attempt::Retried, Some((QUEUE, due_key(due, &id))))
         }
         Err(SendError::Permanent(error)) => {
             tracing::error!(mail = %id, attempts, %error, "the mail server refused a mail for good; kept in mail.failed");
             mail.last_error = Some(error);
-            ("failed", Some((FAILED, id.clone())))
+            (Attempt::Failed, Some((FAILED, id.clone())))
         }
     };
-    metrics::counter!("onetime_mail_attempts_total", "result" => result).increment(1);
     let written = store
         .write(move |tx| {
             QUEUE.remove(tx, &key)?;
@@ -182,4 +232,5 @@ async fn settle(store: &Store, key: String, mut mail: Queued, outcome: Result<()
         tracing::error!(mail = %id, %error, "cannot update the mail queue");
         tokio::time::sleep(FIRST_RETRY).await;
     }
+    result
 }

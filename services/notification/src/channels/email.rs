@@ -3,37 +3,18 @@
 //! notification. Its sender, retries and `file`/SMTP transports are the shared ones.
 
 use onetime_common::directory::UserContact;
-use onetime_common::mail::{Action, Letter, welcome};
+use onetime_common::mail::{Action, Letter, Links, welcome};
 
 use crate::domain::{Kind, Notification};
 
-/// Builds links into the web UI on the configured public base URL.
-#[derive(Debug, Clone)]
-pub struct Links {
-    base: String,
-}
-
-impl Links {
-    pub fn new(public_base_url: &str) -> Self {
-        Self {
-            base: public_base_url.trim_end_matches('/').to_owned(),
-        }
-    }
-
-    /// Where the notification leads: the job, the chat room, the wallet, or the inbox.
-    fn to(&self, notification: &Notification) -> String {
-        let id = |key: &str| notification.data.get(key).map(String::as_str);
-        let page = match (notification.kind, id("roomId"), id("jobId")) {
-            (Kind::ChatMessage, Some(room), _) => format!("chat/{room}"),
-            (Kind::SettlementCreated | Kind::WithdrawalCompleted | Kind::WithdrawalFailed, _, _) => "wallet".to_owned(),
-            (_, _, Some(job)) => format!("jobs/{job}"),
-            _ => "notifications".to_owned(),
-        };
-        format!("{}/{page}", self.base)
-    }
-
-    fn home(&self) -> String {
-        format!("{}/", self.base)
+/// Where the notification leads: the job, the chat room, the wallet, or the inbox.
+fn page_of(notification: &Notification) -> String {
+    let id = |key: &str| notification.data.get(key).map(String::as_str);
+    match (notification.kind, id("roomId"), id("jobId")) {
+        (Kind::ChatMessage, Some(room), _) => format!("chat/{room}"),
+        (Kind::SettlementCreated | Kind::WithdrawalCompleted | Kind::WithdrawalFailed, _, _) => "wallet".to_owned(),
+        (_, _, Some(job)) => format!("jobs/{job}"),
+        _ => "notifications".to_owned(),
     }
 }
 
@@ -55,7 +36,7 @@ fn action_label(kind: Kind) -> &'static str {
 /// The mail telling `to` about `notification`.
 pub fn letter(notification: &Notification, to: &UserContact, links: &Links) -> Letter {
     if notification.kind == Kind::Welcome {
-        return welcome(&to.email, &to.name, to.role, &links.home());
+        return welcome(&to.email, &to.name, to.role, &links.page(""));
     }
     Letter {
         to: to.email.clone(),
@@ -64,7 +45,7 @@ pub fn letter(notification: &Notification, to: &UserContact, links: &Links) -> L
         paragraphs: vec![notification.body.clone()],
         action: Some(Action {
             label: action_label(notification.kind).to_owned(),
-            url: links.to(notification),
+            url: links.page(&page_of(notification)),
         }),
         note: Some("알림 메일은 원데이 앱의 알림 설정에서 종류별로 끌 수 있습니다.".to_owned()),
     }
