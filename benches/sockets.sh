@@ -11,7 +11,7 @@
 #      DURATION: send -> the other participant's `message` frames, and the ack; then every room's
 #      history (each message stored once, seqs dense, each sender's in order).
 #   4. the same with a slow reader: one more room whose worker reads a frame a second while its
-#      employer sends FLOOD_RATE (200) messages/s of 1,000 characters: it must be closed with
+#      employer sends FLOOD_RATE (200) messages/s of 2,000 characters: it must be closed with
 #      1013 and leave everyone else's figures as in 3.
 #
 # Each step runs against a freshly started `onetime serve` (release) on one data directory, so

@@ -809,7 +809,7 @@ mod chat {
         let flood = slow.as_ref().zip(slow_room.as_ref()).map(|(slow, room)| {
             let (sender, room_id, timings) = (room.employer_socket.send.clone(), room.id.clone(), flood_timings.clone());
             tokio::spawn(paced(slow.flood_rate, load.duration, move |k| {
-                let text = json!({ "type": "send", "roomId": room_id, "text": "가".repeat(1000), "clientMsgId": format!("b{k}") }).to_string();
+                let text = json!({ "type": "send", "roomId": room_id, "text": "가".repeat(2000), "clientMsgId": format!("b{k}") }).to_string();
                 let _ = sender.send(Outgoing { text, sent: Some((timings.clone(), k)) });
             }))
         });
