@@ -10,9 +10,10 @@
 #      devices) beside SOCKETS - 3 x ROOMS idle chat sockets; CHAT_RATE (2,000) messages/s for
 #      DURATION: send -> the other participant's `message` frames, and the ack; then every room's
 #      history (each message stored once, seqs dense, each sender's in order).
-#   4. the same with a slow reader: one more room whose worker reads a frame a second while its
-#      employer sends FLOOD_RATE (200) messages/s of 2,000 characters: it must be closed with
-#      1013 and leave everyone else's figures as in 3.
+#   4. chat-flood: step 3 with one more room whose employer sends FLOOD_RATE (200) messages/s
+#      of 2,000 characters (the worker reads them all): what the flood itself costs the others.
+#   5. chat-slow: step 4, the flooded worker's laptop reading a frame a second: it must be
+#      closed with 1013 (the server's count in /health) and leave everyone else's figures as in 4.
 #
 # Each step runs against a freshly started `onetime serve` (release) on one data directory, so
 # that memory freed by the step before does not flatter the next one's RSS difference.
@@ -31,7 +32,7 @@
 #
 # Knobs (environment):
 #   SOCKETS=10000 NOTIFY_RATE=1000 PER_REQUEST=10 ROOMS=1000 CHAT_RATE=2000 FLOOD_RATE=200
-#   DURATION=30 STEPS="notify chat-idle chat chat-slow" PORT=38400 SKIP_BUILD=1 KEEP=1
+#   DURATION=30 STEPS="notify chat-idle chat chat-flood chat-slow" PORT=38400 SKIP_BUILD=1 KEEP=1
 #   BIN_DIR (where onetime and ws-bench are; default: the release target dir)
 set -euo pipefail
 
@@ -44,7 +45,7 @@ ROOMS=${ROOMS:-1000}
 CHAT_RATE=${CHAT_RATE:-2000}
 FLOOD_RATE=${FLOOD_RATE:-200}
 DURATION=${DURATION:-30}
-STEPS=${STEPS:-notify chat-idle chat chat-slow}
+STEPS=${STEPS:-notify chat-idle chat chat-flood chat-slow}
 PORT=${PORT:-38400}
 
 command -v curl >/dev/null || { echo "sockets.sh: 'curl' is needed but not found" >&2; exit 1; }
@@ -100,6 +101,9 @@ for step in $STEPS; do
         chat)
             ws_bench chat --sockets "$IDLE_BESIDE_ROOMS" --devices 2 --rooms "$ROOMS" --rate "$CHAT_RATE" \
                 --duration "$DURATION" ;;
+        chat-flood)
+            ws_bench chat --sockets "$IDLE_BESIDE_ROOMS" --devices 2 --rooms "$ROOMS" --rate "$CHAT_RATE" \
+                --duration "$DURATION" --flood-rate "$FLOOD_RATE" ;;
         chat-slow)
             ws_bench chat --sockets "$IDLE_BESIDE_ROOMS" --devices 2 --rooms "$ROOMS" --rate "$CHAT_RATE" \
                 --duration "$DURATION" --slow-reader --flood-rate "$FLOOD_RATE" ;;

@@ -13,14 +13,17 @@
 //!   devices), sends `--rate` messages a second over their sockets, round robin over the rooms
 //!   and alternating the sender, and times each `send` to the other participant's `message`
 //!   frames (and to the `ack`); then reads every room's history to check that each message was
-//!   stored once, with dense seqs, in the order each sender sent. `--slow-reader` adds one more
-//!   room whose worker reads a frame every `--slow-read-ms` while its employer floods it.
+//!   stored once, with dense seqs, in the order each sender sent. `--flood-rate` adds one more
+//!   room whose employer floods it with messages of 2,000 characters; with `--slow-reader` its
+//!   worker's laptop reads one frame every `--slow-read-ms` (the same flood without a slow
+//!   reader tells the cost of the flood from the cost of the slow reader).
 //!
 //! ```text
 //! ws-bench --url http://127.0.0.1:38400 --server-pid PID idle --path /chat/socket --sockets 10000
 //! ws-bench --url … --server-pid PID notify --sockets 10000 --rate 1000 --duration 30 \
 //!     --admin-email admin@example.com --admin-password '…'
-//! ws-bench --url … --server-pid PID chat --sockets 0 --rooms 1000 --rate 2000 --duration 30 --slow-reader
+//! ws-bench --url … --server-pid PID chat --sockets 0 --rooms 1000 --rate 2000 --duration 30 \
+//!     --flood-rate 200 --slow-reader
 //! ```
 
 use std::collections::HashMap;
@@ -91,13 +94,14 @@ enum Mode {
         load: LoadArgs,
         #[arg(long, default_value_t = 1000)]
         rooms: usize,
-        /// One more room whose worker reads slowly while its employer floods it.
+        /// In the flooded room, the worker's laptop reads slowly.
         #[arg(long)]
         slow_reader: bool,
         #[arg(long, default_value_t = 1000)]
         slow_read_ms: u64,
-        /// Messages a second the slow reader's employer sends (needs `chat.send_per_second`).
-        #[arg(long, default_value_t = 200)]
+        /// Messages a second the employer of one more room sends (needs `chat.send_per_second`);
+        /// 0: no such room.
+        #[arg(long, default_value_t = 0)]
         flood_rate: u64,
     },
 }
@@ -154,11 +158,12 @@ async fn main() -> anyhow::Result<()> {
             flood_rate,
         } => {
             let idle = open_idle(&api, cli.server_pid, &sockets, "/chat/socket", ignore).await?;
-            let slow = slow_reader.then(|| chat::Slow {
-                read_every: Duration::from_millis(slow_read_ms),
-                flood_rate,
+            ensure!(flood_rate > 0 || !slow_reader, "--slow-reader needs --flood-rate");
+            let flood = (flood_rate > 0).then(|| chat::Flood {
+                rate: flood_rate,
+                slow_read: slow_reader.then(|| Duration::from_millis(slow_read_ms)),
             });
-            chat::run(&api, &load, rooms, slow, cli.server_pid).await?;
+            chat::run(&api, &load, rooms, flood, cli.server_pid).await?;
             report_closed("idle", &idle.sockets);
         }
     }
@@ -629,10 +634,10 @@ mod chat {
 
     use super::*;
 
-    /// The slow reader's settings.
-    pub struct Slow {
-        pub read_every: Duration,
-        pub flood_rate: u64,
+    /// The flooded room: how fast its employer sends, and how slowly the worker's laptop reads.
+    pub struct Flood {
+        pub rate: u64,
+        pub slow_read: Option<Duration>,
     }
 
     /// The part of a chat frame the client reads.
@@ -778,16 +783,16 @@ mod chat {
         json!({ "type": "send", "roomId": room, "text": format!("안녕하세요, 메시지 {k}입니다"), "clientMsgId": format!("b{k}") }).to_string()
     }
 
-    pub async fn run(api: &Api, load: &LoadArgs, count: usize, slow: Option<Slow>, pid: u32) -> anyhow::Result<()> {
+    pub async fn run(api: &Api, load: &LoadArgs, count: usize, flood: Option<Flood>, pid: u32) -> anyhow::Result<()> {
         let total = (load.rate * load.duration) as usize;
-        let flood_total = slow.as_ref().map_or(0, |s| (s.flood_rate * load.duration) as usize);
+        let flood_total = flood.as_ref().map_or(0, |f| (f.rate * load.duration) as usize);
         let timings = Timings::new(total);
         let flood_timings = Timings::new(flood_total);
         let errors = Arc::new(AtomicU64::new(0));
         let before = rss_kib(pid)?;
         let rooms = rooms(api, count, &timings, &errors, None).await?;
-        let slow_room = match &slow {
-            Some(slow) => Some(rooms_slow(api, &flood_timings, &errors, slow.read_every).await?),
+        let flooded = match &flood {
+            Some(flood) => Some(flooded_room(api, &flood_timings, &errors, flood.slow_read).await?),
             None => None,
         };
         println!(
@@ -801,14 +806,21 @@ mod chat {
             "== {} messages/s for {} s over {count} rooms{} ==",
             load.rate,
             load.duration,
-            if slow.is_some() { ", with a slow reader" } else { "" }
+            match &flood {
+                Some(Flood {
+                    rate,
+                    slow_read: Some(_),
+                }) => format!(", a flooded room ({rate}/s) with a slow reader"),
+                Some(Flood { rate, slow_read: None }) => format!(", a flooded room ({rate}/s)"),
+                None => String::new(),
+            }
         );
         // Message k goes to room k % count; the employer sends on even rounds, the worker's
         // phone on odd ones.
         let sender_of = |k: usize| ((k / count) % 2 == 1, &rooms[k % count]);
-        let flood = slow.as_ref().zip(slow_room.as_ref()).map(|(slow, room)| {
+        let flooding = flood.as_ref().zip(flooded.as_ref()).map(|(flood, room)| {
             let (sender, room_id, timings) = (room.employer_socket.send.clone(), room.id.clone(), flood_timings.clone());
-            tokio::spawn(paced(slow.flood_rate, load.duration, move |k| {
+            tokio::spawn(paced(flood.rate, load.duration, move |k| {
                 let text = json!({ "type": "send", "roomId": room_id, "text": "가".repeat(2000), "clientMsgId": format!("b{k}") }).to_string();
                 let _ = sender.send(Outgoing { text, sent: Some((timings.clone(), k)) });
             }))
@@ -826,8 +838,8 @@ mod chat {
             });
         })
         .await;
-        if let Some(flood) = flood {
-            flood.await?;
+        if let Some(flooding) = flooding {
+            flooding.await?;
         }
         // Frames to the other participant: two for the employer's messages, one for the worker's.
         let expected = (0..total).map(|k| if sender_of(k).0 { 1 } else { 2 }).sum::<u64>();
@@ -844,11 +856,18 @@ mod chat {
             rss_kib(pid)? as f64 / 1024.0
         );
         timings.report();
-        if let Some(room) = &slow_room {
-            println!("slow reader's room (the employer floods; not in the figures above):");
+        if let Some(room) = &flooded {
+            println!("the flooded room (not in the figures above):");
             flood_timings.report();
-            report_closed("slow reader's", &room.worker_sockets[1..]);
-            report_closed("slow reader's other", &room.worker_sockets[..1]);
+            // The close may sit behind megabytes of frames in the kernel's buffers: the server's
+            // own count says whether it gave up on the slow reader.
+            let health = api.call(reqwest::Method::GET, "/health", None, None, 200).await?;
+            println!(
+                "server: slow chat sockets closed {}, chat sockets open {}",
+                health["services"]["chat"]["slowClientsClosed"], health["services"]["chat"]["connections"]
+            );
+            report_closed("flooded room, the worker's laptop", &room.worker_sockets[1..]);
+            report_closed("flooded room, the worker's phone", &room.worker_sockets[..1]);
         }
         let sockets: Vec<&Socket> = rooms
             .iter()
@@ -859,14 +878,14 @@ mod chat {
         check_history(api, &rooms, total, count).await
     }
 
-    /// The slow reader's room: its worker's laptop reads slowly.
-    async fn rooms_slow(
+    /// The flooded room; `slow_read` makes its worker's laptop a slow reader.
+    async fn flooded_room(
         api: &Api,
         timings: &Arc<Timings>,
         errors: &Arc<AtomicU64>,
-        read_every: Duration,
+        slow_read: Option<Duration>,
     ) -> anyhow::Result<Room> {
-        let mut made = rooms(api, 1, timings, errors, Some(read_every)).await?;
+        let mut made = rooms(api, 1, timings, errors, slow_read).await?;
         made.pop().context("one room")
     }
 
