@@ -50,7 +50,8 @@ PORT=${PORT:-38400}
 
 command -v curl >/dev/null || { echo "sockets.sh: 'curl' is needed but not found" >&2; exit 1; }
 ulimit -n "$(ulimit -Hn)"
-((SOCKETS * 2 + 1000 < $(ulimit -n))) || echo "sockets.sh: open-file limit $(ulimit -n) is low for $SOCKETS sockets" >&2
+# The server and the client each hold one descriptor per socket, plus their stores and pools.
+((SOCKETS + 1000 < $(ulimit -n))) || echo "sockets.sh: open-file limit $(ulimit -n) is low for $SOCKETS sockets" >&2
 
 source benches/lib.sh
 bench_prepare sockets.sh
