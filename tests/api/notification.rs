@@ -1237,3 +1237,140 @@ mod every_kind {
         email_queue_until(&app, |q| q["depth"] == 0).await;
     }
 }
+
+// ---- The socket's limits: a reader that falls behind, a silent client (sockets branch) ----
+
+mod socket_limits {
+    use tokio_tungstenite::MaybeTlsStream;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+    use super::*;
+
+    /// An app with the `[notifications]` socket keys of `sockets` over the defaults.
+    async fn spawn_app_with_sockets(sockets: Value) -> TestApp {
+        spawn_app_with(|c| {
+            c.gateway.rate_limit.enabled = false;
+            for (key, value) in sockets.as_object().unwrap() {
+                c.set(&format!("notifications.{key}"), value);
+            }
+        })
+        .await
+    }
+
+    /// Open notification sockets, as `/health` counts them.
+    async fn open_sockets(app: &TestApp) -> u64 {
+        let health: Value = app.get("/health").await.json().await.unwrap();
+        health["services"]["notification"]["sockets"].as_u64().unwrap()
+    }
+
+    /// A socket through a 4 KiB receive buffer, so that a client that stops reading holds up
+    /// the server after kilobytes rather than after the megabytes of kernel buffers loopback
+    /// grows to.
+    async fn small_buffered_socket(app: &TestApp, token: &str) -> WebSocket {
+        let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+        tcp.set_recv_buffer_size(4096).unwrap();
+        let stream = tcp.connect(app.addr).await.unwrap();
+        let url = format!("ws://{}/notifications/socket?token={token}", app.addr);
+        let (socket, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream))
+            .await
+            .expect("the socket opens");
+        socket
+    }
+
+    /// Reads `socket` until the server's close frame; skips everything before it.
+    async fn close_code(socket: &mut WebSocket) -> CloseCode {
+        loop {
+            match tokio::time::timeout(PATIENCE, socket.next())
+                .await
+                .expect("the close in time")
+            {
+                Some(Ok(Message::Close(close))) => return close.expect("a close code").code,
+                Some(Ok(_)) => continue,
+                other => panic!("expected a close frame, got {other:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_socket_that_falls_behind_is_closed_with_1013_and_delays_nobody() {
+        let app = spawn_app_with_sockets(json!({ "socket_send_queue": 4 })).await;
+        let (reader, admin) = (app.signup("worker").await, app.admin().await.token);
+        wait_for(&app, &reader.token, "welcome", 1).await;
+        let mut slow = small_buffered_socket(&app, &reader.token).await;
+        let mut fast = open_socket(&app, &reader.token).await;
+        assert_eq!(open_sockets(&app).await, 2);
+
+        let body = "느".repeat(1000);
+        let mut sent = 0;
+        while open_sockets(&app).await == 2 {
+            assert!(sent < 2000, "the socket that never reads was never closed");
+            sent += 1;
+            let title = format!("공지 {sent}");
+            let announced = app
+                .post_json_as(
+                    "/notifications/send",
+                    &admin,
+                    &json!({ "userIds": [reader.id], "title": title, "body": body, "channels": ["inapp"] }),
+                )
+                .await;
+            assert_eq!(announced.status(), 202);
+            let frame = next_notification(&mut fast, "announcement").await;
+            assert_eq!(
+                frame["title"], title,
+                "the reader that keeps up gets every one, in order"
+            );
+        }
+        // The one that kept up stays open and still hears.
+        assert_eq!(open_sockets(&app).await, 1);
+        assert_eq!(announce(&app, &[&reader], json!(["inapp"])).await.status(), 202);
+        assert_eq!(
+            next_notification(&mut fast, "announcement").await["title"],
+            "서비스 점검 안내"
+        );
+
+        assert_eq!(close_code(&mut slow).await, CloseCode::Again, "1013: try again later");
+        // Nothing was lost: the list has every one, for the reconnected client to catch up.
+        let listed = list(&app, &reader.token, "?limit=1").await;
+        assert_eq!(
+            listed["unreadCount"],
+            sent + 2,
+            "the welcome, {sent} announcements and the last one"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_server_pings_and_closes_a_silent_socket() {
+        let app =
+            spawn_app_with_sockets(json!({ "socket_ping_interval_seconds": 1, "socket_idle_timeout_seconds": 2 }))
+                .await;
+        let account = app.signup("worker").await;
+        // Not read from, this client answers no pings: to the server it is silent.
+        let mut silent = app
+            .websocket("/notifications/socket", Some(&account.token))
+            .await
+            .expect("the socket opens");
+        assert_eq!(open_sockets(&app).await, 1);
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while open_sockets(&app).await > 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the silent socket was never closed"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let mut pings = 0;
+        let close = loop {
+            match tokio::time::timeout(PATIENCE, silent.next())
+                .await
+                .expect("the close in time")
+            {
+                Some(Ok(Message::Ping(_))) => pings += 1,
+                Some(Ok(Message::Text(_))) => {}
+                Some(Ok(Message::Close(close))) => break close.expect("a close code").code,
+                other => panic!("expected pings, then the close; got {other:?}"),
+            }
+        };
+        assert!(pings >= 1, "the server pinged before giving up");
+        assert_eq!(close, CloseCode::Policy, "1008, as the socket's documentation says");
+    }
+}

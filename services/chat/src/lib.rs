@@ -14,6 +14,7 @@ mod config;
 mod domain;
 mod error;
 mod events;
+mod fanout;
 mod hub;
 mod messages;
 mod rooms;

@@ -2,11 +2,9 @@
 //! limited per user, idempotent by `clientMsgId`), read the history, mark messages read. Each
 //! change reaches the participants' open sockets once it is durably stored.
 //!
-//! Sends to one room take turns (a lock per stripe of rooms) from the write transaction to the
-//! fan-out, so every socket gets a room's messages in seq order; rooms on other stripes go on
-//! meanwhile and share fsyncs through the store's group commit.
+//! Concurrent sends, to one room or many, share the store's write transaction and durable
+//! commit; [`Fanout`] gets a room's messages to the sockets in seq order all the same.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
@@ -17,22 +15,19 @@ use onetime_common::events::new_id;
 use onetime_common::paging::Page;
 use onetime_storage::{StorageError, Store, WriteTx};
 use time::OffsetDateTime;
-use tokio::sync::Mutex;
 
 use crate::api::{HistoryRequest, MessageView, Outgoing, ServerFrame};
 use crate::config::ChatConfig;
 use crate::domain::{Message, ReadMark, Room};
+use crate::fanout::{Delivery, Fanout};
 use crate::hub::{ConnectionId, Hub};
 use crate::{ChatError, events, store};
-
-/// Locks that order sends per room; more stripes, fewer unrelated rooms waiting on each other.
-const STRIPES: usize = 1024;
 
 pub struct Messages {
     store: Store,
     hub: Arc<Hub>,
+    fanout: Arc<Fanout>,
     limiter: SendLimiter,
-    stripes: Vec<Mutex<()>>,
 }
 
 /// A send's outcome: the message, and whether this send stored it (false for a resent
@@ -46,9 +41,9 @@ impl Messages {
     pub fn new(store: Store, hub: Arc<Hub>, config: &ChatConfig) -> Self {
         Self {
             store,
+            fanout: Arc::new(Fanout::new(hub.clone())),
             hub,
             limiter: SendLimiter::new(config.send_per_second, config.send_burst),
-            stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
         }
     }
 
@@ -77,17 +72,26 @@ impl Messages {
         outgoing: Outgoing,
         origin: Option<ConnectionId>,
     ) -> Result<Sent, ChatError> {
-        let _turn = self.stripes[stripe_of(&room_id)].lock().await;
-        let now = OffsetDateTime::now_utc();
-        let (room, sent) = self
+        let fanout = self.fanout.clone();
+        let (room, sent, ticket) = self
             .store
-            .write(move |tx| append(tx, &sender_id, &room_id, outgoing, now))
+            .write(move |tx| {
+                // Taken here, where write operations run one at a time, so that times follow seqs.
+                let now = OffsetDateTime::now_utc();
+                let (room, sent) = append(tx, &sender_id, &room_id, outgoing, now)?;
+                // The last step: nothing after it can fail (see `fanout`).
+                let ticket = sent.created.then(|| fanout.ticket(&room.id));
+                Ok::<_, ChatError>((room, sent, ticket))
+            })
             .await?;
-        if sent.created {
-            let frame = ServerFrame::Message {
-                message: MessageView::from(sent.message.clone()),
-            };
-            self.hub.deliver(&room.participant_ids(), origin, &frame);
+        if let Some(ticket) = ticket {
+            ticket.deliver(Delivery {
+                users: room.participant_ids().map(str::to_owned),
+                skip: origin,
+                frame: ServerFrame::Message {
+                    message: MessageView::from(sent.message.clone()),
+                },
+            });
         }
         Ok(sent)
     }
@@ -143,12 +147,6 @@ impl Messages {
     pub fn forget_idle_senders(&self) {
         self.limiter.senders.retain_recent();
     }
-}
-
-fn stripe_of(room_id: &str) -> usize {
-    let mut hasher = DefaultHasher::new();
-    room_id.hash(&mut hasher);
-    (hasher.finish() % STRIPES as u64) as usize
 }
 
 /// The send transaction: the room's next seq, unless `sender_id` sent this `clientMsgId` here

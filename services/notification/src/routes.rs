@@ -23,7 +23,7 @@ use crate::api::{
 };
 use crate::domain::{Channel, Kind, QuietHoursText, Switches};
 use crate::inbox::Inbox;
-use crate::socket::Hub;
+use crate::socket::{BUFFER_BYTES, Hub, MAX_FRAME_BYTES};
 
 #[derive(Clone)]
 struct AppState {
@@ -220,6 +220,11 @@ async fn socket(
     let upgrade =
         upgrade.map_err(|refused| ApiError::new(refused.status(), "websocket_expected", refused.body_text()))?;
     let AppState { inbox, hub } = state;
+    let upgrade = upgrade
+        .read_buffer_size(BUFFER_BYTES)
+        .write_buffer_size(BUFFER_BYTES)
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES);
     Ok(upgrade.on_upgrade(move |socket| async move {
         let user = principal.user_id;
         let unread = {

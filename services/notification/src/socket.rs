@@ -27,6 +27,13 @@ use crate::domain::Notification;
 
 /// 1013, "try again later": the client fell behind.
 const TRY_AGAIN_LATER: u16 = 1013;
+/// How long the closing handshake may take.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+/// Per-socket read and write buffers. tungstenite's default of 128 KiB each made an idle socket
+/// cost 134 KiB of resident memory; frames here are small both ways.
+pub const BUFFER_BYTES: usize = 4 * 1024;
+/// Most bytes of one client frame: clients only ever send `{"type":"ping"}`.
+pub const MAX_FRAME_BYTES: usize = 4 * 1024;
 
 struct Connection {
     id: u64,
@@ -206,8 +213,17 @@ impl Hub {
             code,
             reason: Utf8Bytes::from_static(reason),
         };
-        // The peer may be gone already; there is nothing left to do about that.
-        let _ = socket.send(Message::Close(Some(close))).await;
+        // The WebSocket way: our close frame, then the client's answer (what it sent before is
+        // read and dropped, so that closing does not reset the connection under frames it has
+        // still to read). A client that fell behind may never read again, so all of it within
+        // CLOSE_GRACE; at shutdown only our frame. The peer may be gone already; there is
+        // nothing left to do about that.
+        let handshake = async {
+            if socket.send(Message::Close(Some(close))).await.is_ok() && code != close_code::AWAY {
+                while let Some(Ok(_)) = socket.recv().await {}
+            }
+        };
+        let _ = tokio::time::timeout(CLOSE_GRACE, handshake).await;
         reason
     }
 }
