@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use onetime::config::Config;
 use onetime::startup::{Application, shutdown_signal};
-use onetime::{admin, backup, compact, health_check, ledger, telemetry};
+use onetime::{admin, backup, compact, health_check, ledger, refunds, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -47,8 +47,30 @@ enum Command {
         #[command(subcommand)]
         command: LedgerCommand,
     },
+    /// Refunds the payment provider refused for good: their money waits in escrow for an
+    /// operator (while the platform runs or not).
+    Refunds {
+        #[command(subcommand)]
+        command: RefundsCommand,
+    },
     /// Print the version.
     Version,
+}
+
+#[derive(Subcommand)]
+enum RefundsCommand {
+    /// List them, one a line: refund id, order id, amount, the provider's code and message.
+    List,
+    /// Have the refund made again through the provider (under a new idempotency key).
+    Retry { refund_id: String },
+    /// Record the refund as made outside the platform (a bank transfer to the employer, say):
+    /// escrow to refunds in the ledger, the order as the provider would have left it.
+    RecordOutside {
+        refund_id: String,
+        /// How it was refunded, for the log.
+        #[arg(long)]
+        note: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -112,6 +134,7 @@ fn main() -> ExitCode {
             Command::Ledger {
                 command: LedgerCommand::Check,
             } => check_ledger(&config).await,
+            Command::Refunds { command } => run_refunds(&config, command).await,
             Command::Health { url } => {
                 let url = url.unwrap_or_else(|| health_check::default_url(&config));
                 health_check::check(&url).await.map_err(anyhow::Error::msg)
@@ -153,6 +176,32 @@ async fn check_ledger(config: &Config) -> anyhow::Result<()> {
     let report = ledger::check(config).await?;
     print!("{report}");
     anyhow::ensure!(report.is_clean(), "the ledger is not clean");
+    Ok(())
+}
+
+async fn run_refunds(config: &Config, command: RefundsCommand) -> anyhow::Result<()> {
+    match command {
+        RefundsCommand::List => {
+            for refused in refunds::list(config).await? {
+                let refund = refused.refund;
+                println!(
+                    "{} order {} {} won {}: {}",
+                    refund.id, refund.order_id, refund.amount, refused.code, refused.message
+                );
+            }
+        }
+        RefundsCommand::Retry { refund_id } => {
+            let refund = refunds::retry(config, refund_id).await?;
+            println!("queued again as refund {} of order {}", refund.id, refund.order_id);
+        }
+        RefundsCommand::RecordOutside { refund_id, note } => {
+            let order = refunds::record_outside(config, refund_id, note).await?;
+            println!(
+                "recorded: order {} refunded {} won in all",
+                order.id, order.refunded_amount
+            );
+        }
+    }
     Ok(())
 }
 

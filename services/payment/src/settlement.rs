@@ -55,6 +55,16 @@ pub fn settle_job(
         .collect();
     let used_pay = order.pay_per_worker * workers.len() as i64;
     let used_fee = order.fee_bps.of(used_pay);
+    let unused = order.amount - order.refunded_amount - used_pay - used_fee;
+    if unused < 0 {
+        tracing::error!(
+            job_id,
+            order_id = order.id,
+            "escrow holds less than the accepted workers' pay (a refund at the provider took part of it): nothing settled"
+        );
+        store::count(tx, store::UNFUNDED_COMPLETIONS)?;
+        return Ok(());
+    }
     let escrow = Account::Escrow(order.job_id.clone());
     ledger::post(
         tx,
@@ -67,7 +77,6 @@ pub fn settle_job(
         settle_worker(tx, &order, worker_id, rules, now)?;
     }
     order.settled_at = Some(now);
-    let unused = order.amount - used_pay - used_fee;
     if unused > 0 {
         let reason = "places of the job that were never filled";
         refunds::queue(tx, &mut order, unused, reason)?;
