@@ -15,11 +15,11 @@ use crate::process::{onetime, run, text as output};
 mod fake_toss;
 mod toss;
 
-/// Payouts take 50 ms instead of 2 s, and rate limits stay out of the way of the races.
+/// Payouts take 1 s instead of 2, and rate limits stay out of the way of the races.
 async fn spawn_payments_app() -> TestApp {
     spawn_app_with(|config| {
         config.gateway.rate_limit.enabled = false;
-        config.set("payments.sandbox_payout_delay_ms", 50);
+        config.set("payments.sandbox_payout_delay_seconds", 1);
     })
     .await
 }

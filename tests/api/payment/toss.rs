@@ -17,7 +17,7 @@ async fn spawn_toss_app(toss: &FakeToss) -> TestApp {
         config.set("payments.provider", "toss");
         config.set("payments.secret_key", SECRET);
         config.set("payments.toss_base_url", toss.base_url.as_str());
-        config.set("payments.timeout_ms", 1_000);
+        config.set("payments.timeout_seconds", 1);
         config.set("payments.retries", 1);
     })
     .await
