@@ -76,7 +76,11 @@ enum RefundsCommand {
 #[derive(Subcommand)]
 enum LedgerCommand {
     /// Recompute every balance from the postings (while the platform runs or not).
-    Check,
+    Check {
+        /// Print the whole report as JSON (every account's balance), not the summary.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -132,8 +136,8 @@ fn main() -> ExitCode {
                 command: AdminCommand::Create { email, password, name },
             } => create_admin(&config, email, password, name).await,
             Command::Ledger {
-                command: LedgerCommand::Check,
-            } => check_ledger(&config).await,
+                command: LedgerCommand::Check { json },
+            } => check_ledger(&config, json).await,
             Command::Refunds { command } => run_refunds(&config, command).await,
             Command::Health { url } => {
                 let url = url.unwrap_or_else(|| health_check::default_url(&config));
@@ -172,9 +176,13 @@ async fn run_compact(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn check_ledger(config: &Config) -> anyhow::Result<()> {
+async fn check_ledger(config: &Config, json: bool) -> anyhow::Result<()> {
     let report = ledger::check(config).await?;
-    print!("{report}");
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{report}");
+    }
     anyhow::ensure!(report.is_clean(), "the ledger is not clean");
     Ok(())
 }
