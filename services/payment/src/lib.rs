@@ -20,6 +20,8 @@ mod config;
 mod domain;
 mod error;
 mod events;
+#[cfg(test)]
+mod fixtures;
 mod ledger;
 mod orders;
 mod payout;

@@ -272,3 +272,112 @@ pub fn follow_provider(tx: &WriteTx, paid: &ProviderPayment, now: OffsetDateTime
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use onetime_storage::{StorageError, Store};
+
+    use super::*;
+    use crate::fixtures::{paid_order, store_with};
+    use crate::provider::PaymentState;
+
+    /// What the provider reports of the fixture's payment once `refunded` of it went back.
+    fn reported(order: &Order, refunded: i64) -> ProviderPayment {
+        ProviderPayment {
+            payment_key: "sandbox_key".to_owned(),
+            order_id: order.id.clone(),
+            status: if refunded == order.amount {
+                PaymentState::Canceled
+            } else {
+                PaymentState::PartialCanceled
+            },
+            total_amount: order.amount,
+            balance_amount: order.amount - refunded,
+            method: "카드".to_owned(),
+            approved_at: None,
+        }
+    }
+
+    fn follow(store: &Store, paid: &ProviderPayment) {
+        store
+            .write_blocking(|tx| follow_provider(tx, paid, OffsetDateTime::now_utc()))
+            .unwrap();
+    }
+
+    fn state(store: &Store, order_id: &str) -> (Order, Vec<Refund>, i64) {
+        store
+            .read_blocking(|tx| {
+                Ok::<_, StorageError>((
+                    store::order(tx, order_id)?.unwrap(),
+                    store::queued_refunds(tx, 10)?,
+                    ledger::balance(tx, &Account::Refunds)?,
+                ))
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn refunds_made_at_the_provider_are_recorded_once_and_settle_a_pending_refund() {
+        let order = paid_order("job-1", 2);
+        let (_dir, store) = store_with(&order);
+        // The employer cancelled: a full refund of 201,600 is queued when the console takes 10,000.
+        let pending = store
+            .write_blocking(|tx| {
+                let mut stored = store::order(tx, &order.id)?.unwrap();
+                let refund = queue(tx, &mut stored, order.amount, "일정 변경")?;
+                store::save_order(tx, &stored)?;
+                Ok::<_, PaymentError>(refund)
+            })
+            .unwrap();
+        for _ in 0..2 {
+            follow(&store, &reported(&order, 10_000));
+        }
+        let (partly, queued, refunds) = state(&store, &order.id);
+        assert_eq!(
+            (partly.status, partly.refunded_amount, refunds),
+            (OrderStatus::PartialCanceled, 10_000, 10_000)
+        );
+        assert_eq!(queued[0].id, pending.id);
+        assert_eq!(
+            queued[0].amount,
+            order.amount - 10_000,
+            "the rest is still to be refunded"
+        );
+
+        // The pending refund itself went through, its answer lost: the webhook records it.
+        for _ in 0..2 {
+            follow(&store, &reported(&order, order.amount));
+        }
+        let (cancelled, queued, refunds) = state(&store, &order.id);
+        assert_eq!(
+            (cancelled.status, cancelled.refunded_amount),
+            (OrderStatus::Canceled, order.amount)
+        );
+        assert!(queued.is_empty() && cancelled.refund_pending.is_none());
+        assert_eq!(refunds, order.amount);
+        let report = ledger::check(&store).unwrap();
+        assert!(report.is_clean(), "{report}");
+        assert_eq!(report.balances[&format!("escrow/{}", order.job_id)], 0);
+    }
+
+    #[test]
+    fn a_provider_refund_escrow_cannot_cover_is_counted_not_recorded() {
+        let order = paid_order("job-2", 1);
+        let (_dir, store) = store_with(&order);
+        store
+            .write_blocking(|tx| {
+                // Settled: the money left escrow for the worker.
+                let escrow = Account::Escrow(order.job_id.clone());
+                let postings = [(escrow, -order.amount), (Account::Wallet("w".into()), order.amount)];
+                ledger::post(tx, "settlement", "s", postings, OffsetDateTime::now_utc())
+            })
+            .unwrap();
+        follow(&store, &reported(&order, order.amount));
+        let (unchanged, _, refunds) = state(&store, &order.id);
+        assert_eq!((unchanged.status, refunds), (OrderStatus::Done, 0));
+        let uncovered = store
+            .read_blocking(|tx| store::counter(tx, store::UNCOVERED_PROVIDER_REFUNDS))
+            .unwrap();
+        assert_eq!(uncovered, 1);
+    }
+}
