@@ -5,6 +5,7 @@
 
 use anyhow::Context;
 use onetime_payment::LedgerReport;
+use onetime_storage::Store;
 
 use crate::config::Config;
 use crate::control::protocol::Request;
@@ -21,9 +22,14 @@ pub async fn check(config: &Config) -> anyhow::Result<LedgerReport> {
 
 /// Checks the ledger in the payment store of `stores`.
 pub async fn check_in(stores: &Stores) -> anyhow::Result<LedgerReport> {
-    let store = stores
+    let store = payment_store(stores)?;
+    Ok(tokio::task::spawn_blocking(move || onetime_payment::ledger_check(&store)).await??)
+}
+
+/// The payment service's store among `stores`.
+pub(crate) fn payment_store(stores: &Stores) -> anyhow::Result<Store> {
+    Ok(stores
         .of(onetime_payment::NAME)
         .context("this platform has no payment store")?
-        .clone();
-    Ok(tokio::task::spawn_blocking(move || onetime_payment::ledger_check(&store)).await??)
+        .clone())
 }

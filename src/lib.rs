@@ -9,6 +9,7 @@ pub mod control;
 pub mod health_check;
 pub mod ledger;
 mod platform_health;
+pub mod refunds;
 mod secrets;
 mod services;
 pub mod startup;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use onetime::config::Config;
 use onetime::startup::{Application, shutdown_signal};
-use onetime::{admin, backup, compact, health_check, ledger, telemetry};
+use onetime::{admin, backup, compact, health_check, ledger, refunds, telemetry};
 
 /// jemalloc instead of the C library's allocator. glibc's malloc keeps one arena per thread that
 /// has allocated (the blocking pool runs up to dozens) and rarely gives freed memory back: under a
@@ -63,14 +63,40 @@ enum Command {
         #[command(subcommand)]
         command: LedgerCommand,
     },
+    /// Refunds the payment provider refused for good: their money waits in escrow for an
+    /// operator (while the platform runs or not).
+    Refunds {
+        #[command(subcommand)]
+        command: RefundsCommand,
+    },
     /// Print the version.
     Version,
 }
 
 #[derive(Subcommand)]
+enum RefundsCommand {
+    /// List them, one a line: refund id, order id, amount, the provider's code and message.
+    List,
+    /// Have the refund made again through the provider (under a new idempotency key).
+    Retry { refund_id: String },
+    /// Record the refund as made outside the platform (a bank transfer to the employer, say):
+    /// escrow to refunds in the ledger, the order as the provider would have left it.
+    RecordOutside {
+        refund_id: String,
+        /// How it was refunded, for the log.
+        #[arg(long)]
+        note: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum LedgerCommand {
     /// Recompute every balance from the postings (while the platform runs or not).
-    Check,
+    Check {
+        /// Print the whole report as JSON (every account's balance), not the summary.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -126,8 +152,9 @@ fn main() -> ExitCode {
                 command: AdminCommand::Create { email, password, name },
             } => create_admin(&config, email, password, name).await,
             Command::Ledger {
-                command: LedgerCommand::Check,
-            } => check_ledger(&config).await,
+                command: LedgerCommand::Check { json },
+            } => check_ledger(&config, json).await,
+            Command::Refunds { command } => run_refunds(&config, command).await,
             Command::Health { url } => {
                 let url = url.unwrap_or_else(|| health_check::default_url(&config));
                 health_check::check(&url).await.map_err(anyhow::Error::msg)
@@ -165,10 +192,40 @@ async fn run_compact(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn check_ledger(config: &Config) -> anyhow::Result<()> {
+async fn check_ledger(config: &Config, json: bool) -> anyhow::Result<()> {
     let report = ledger::check(config).await?;
-    print!("{report}");
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{report}");
+    }
     anyhow::ensure!(report.is_clean(), "the ledger is not clean");
+    Ok(())
+}
+
+async fn run_refunds(config: &Config, command: RefundsCommand) -> anyhow::Result<()> {
+    match command {
+        RefundsCommand::List => {
+            for refused in refunds::list(config).await? {
+                let refund = refused.refund;
+                println!(
+                    "{} order {} {} won {}: {}",
+                    refund.id, refund.order_id, refund.amount, refused.code, refused.message
+                );
+            }
+        }
+        RefundsCommand::Retry { refund_id } => {
+            let refund = refunds::retry(config, refund_id).await?;
+            println!("queued again as refund {} of order {}", refund.id, refund.order_id);
+        }
+        RefundsCommand::RecordOutside { refund_id, note } => {
+            let order = refunds::record_outside(config, refund_id, note).await?;
+            println!(
+                "recorded: order {} refunded {} won in all",
+                order.id, order.refunded_amount
+            );
+        }
+    }
     Ok(())
 }
 

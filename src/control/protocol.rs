@@ -23,6 +23,14 @@ pub enum Request {
         name: Option<String>,
     },
     LedgerCheck,
+    RefundsList,
+    RefundRetry {
+        id: String,
+    },
+    RefundRecordOutside {
+        id: String,
+        note: String,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]

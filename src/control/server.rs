@@ -11,7 +11,7 @@ use tokio::net::{UnixListener, UnixStream};
 
 use super::protocol::{CONTROL_SOCKET, Reply, Request};
 use crate::services::Stores;
-use crate::{admin, backup, compact, ledger};
+use crate::{admin, backup, compact, ledger, refunds};
 
 /// What the running instance answers requests with.
 pub struct Instance {
@@ -122,6 +122,17 @@ async fn handle(request: Request, instance: &Instance) -> anyhow::Result<serde_j
         Request::LedgerCheck => {
             tracing::info!("ledger check requested");
             Ok(serde_json::to_value(ledger::check_in(&instance.stores).await?)?)
+        }
+        Request::RefundsList => Ok(serde_json::to_value(refunds::list_in(&instance.stores).await?)?),
+        Request::RefundRetry { id } => {
+            tracing::info!(refund_id = id, "refund retry requested");
+            Ok(serde_json::to_value(refunds::retry_in(&instance.stores, id).await?)?)
+        }
+        Request::RefundRecordOutside { id, note } => {
+            tracing::info!(refund_id = id, "refund recorded outside requested");
+            Ok(serde_json::to_value(
+                refunds::record_outside_in(&instance.stores, id, note).await?,
+            )?)
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The payment service through the whole platform: orders computed from real jobs of real
 //! (verified) accounts, the sandbox checkout and confirm, refusals, cancels, settlement with
 //! withholding when the job service completes a job, refunds, wallets, withdrawals racing for one
-//! balance, failing payouts, restarts.
+//! balance, failing payouts, restarts. With the real Toss client against a fake Toss: `toss`.
 
 use std::time::Duration;
 
@@ -12,11 +12,14 @@ use time::format_description::well_known::Rfc3339;
 use crate::helpers::{Account, TestApp, problem, spawn_app_with, start};
 use crate::process::{onetime, run, text as output};
 
-/// Payouts take 50 ms instead of 2 s, and rate limits stay out of the way of the races.
+mod fake_toss;
+mod toss;
+
+/// Payouts take 1 s instead of 2, and rate limits stay out of the way of the races.
 async fn spawn_payments_app() -> TestApp {
     spawn_app_with(|config| {
         config.gateway.rate_limit.enabled = false;
-        config.set("payments.sandbox_payout_delay_ms", 50);
+        config.set("payments.sandbox_payout_delay_seconds", 1);
     })
     .await
 }
@@ -142,15 +145,20 @@ pub(crate) async fn hire(app: &TestApp, employer: &Account, worker: &Account, jo
     .await;
 }
 
-/// Completes a job whose places are all taken and waits until its order is settled (nothing to
-/// refund); answers the order.
-pub(crate) async fn complete_and_settle(app: &TestApp, employer: &Account, job_id: &str, order_id: &str) -> Value {
+/// The employer completes the job.
+async fn complete(app: &TestApp, employer: &Account, job_id: &str) {
     json_of(
         app.post_json_as(&format!("/jobs/{job_id}/complete"), &employer.token, &json!({}))
             .await,
         200,
     )
     .await;
+}
+
+/// Completes a job whose places are all taken and waits until its order is settled (nothing to
+/// refund); answers the order.
+pub(crate) async fn complete_and_settle(app: &TestApp, employer: &Account, job_id: &str, order_id: &str) -> Value {
+    complete(app, employer, job_id).await;
     let path = format!("/payments/orders/{order_id}");
     eventually(app, &path, &employer.token, |o| !o["settledAt"].is_null()).await
 }

@@ -28,7 +28,7 @@ pub struct PaymentsConfig {
     pub secret_key: String,
     pub toss_base_url: String,
     /// How long one call to the provider may take before its outcome counts as unknown.
-    pub timeout_ms: u64,
+    pub timeout_seconds: u64,
     /// Further attempts of a call whose outcome stayed unknown (after a lookup found nothing).
     pub retries: u32,
     /// The employer's fee on top of the pay, in basis points.
@@ -39,7 +39,7 @@ pub struct PaymentsConfig {
     /// The smallest withdrawal, in won.
     pub min_withdrawal: i64,
     /// How long the sandbox payout provider takes to pay out.
-    pub sandbox_payout_delay_ms: u64,
+    pub sandbox_payout_delay_seconds: u64,
 }
 
 impl Default for PaymentsConfig {
@@ -49,13 +49,13 @@ impl Default for PaymentsConfig {
             client_key: "test_ck_onetime_sandbox".to_owned(),
             secret_key: String::new(),
             toss_base_url: "https://api.tosspayments.com".to_owned(),
-            timeout_ms: 10_000,
+            timeout_seconds: 10,
             retries: 2,
             employer_fee_bps: BasisPoints::parse(500).expect("500 bps is a rate"),
             worker_fee_bps: BasisPoints::parse(0).expect("0 bps is a rate"),
             withholding: Withholding::DailyWorker,
             min_withdrawal: 10_000,
-            sandbox_payout_delay_ms: 2_000,
+            sandbox_payout_delay_seconds: 2,
         }
     }
 }
@@ -71,8 +71,8 @@ impl PaymentsConfig {
         if !(self.toss_base_url.starts_with("https://") || self.toss_base_url.starts_with("http://")) {
             return Err("`payments.toss_base_url` must be an http(s) URL".to_owned());
         }
-        if !(1..=120_000).contains(&self.timeout_ms) {
-            return Err("`payments.timeout_ms` must be 1 to 120000".to_owned());
+        if !(1..=120).contains(&self.timeout_seconds) {
+            return Err("`payments.timeout_seconds` must be 1 to 120".to_owned());
         }
         // Withheld taxes stay under 5 % of the pay, so up to half as a fee leaves a positive net.
         if u32::from(self.worker_fee_bps) > 5_000 {
@@ -84,18 +84,18 @@ impl PaymentsConfig {
         if !(1..=crate::domain::MAX_AMOUNT).contains(&self.min_withdrawal) {
             return Err("`payments.min_withdrawal` must be a positive number of won".to_owned());
         }
-        if self.sandbox_payout_delay_ms > 3_600_000 {
-            return Err("`payments.sandbox_payout_delay_ms` must be at most an hour".to_owned());
+        if self.sandbox_payout_delay_seconds > 3_600 {
+            return Err("`payments.sandbox_payout_delay_seconds` must be at most an hour".to_owned());
         }
         Ok(())
     }
 
     pub fn timeout(&self) -> Duration {
-        Duration::from_millis(self.timeout_ms)
+        Duration::from_secs(self.timeout_seconds)
     }
 
     pub fn sandbox_payout_delay(&self) -> Duration {
-        Duration::from_millis(self.sandbox_payout_delay_ms)
+        Duration::from_secs(self.sandbox_payout_delay_seconds)
     }
 }
 

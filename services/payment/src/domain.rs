@@ -179,9 +179,12 @@ pub struct Order {
 }
 
 impl Order {
-    /// Paid and still holding the money in escrow: neither settled, refunded nor being refunded.
+    /// Paid and still holding (some of) the money in escrow: neither settled, refunded in full
+    /// nor being refunded. A part may have been refunded at the provider (`PARTIAL_CANCELED`).
     pub fn is_held(&self) -> bool {
-        self.status == OrderStatus::Done && self.settled_at.is_none() && self.refund_pending.is_none()
+        matches!(self.status, OrderStatus::Done | OrderStatus::PartialCanceled)
+            && self.settled_at.is_none()
+            && self.refund_pending.is_none()
     }
 }
 
@@ -197,6 +200,20 @@ pub struct Refund {
     /// The whole payment (`payment.cancelled` follows), or the unused part at completion.
     pub full: bool,
     pub reason: String,
+}
+
+/// A refund the provider refused for good (not a passing failure): it waits, out of the
+/// refunder's queue and with its order still marked, for an operator to retry it or to record it
+/// as made outside the platform (`onetime refunds`). Its money stays in escrow meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefusedRefund {
+    pub refund: Refund,
+    /// The provider's code, e.g. `NOT_CANCELABLE_PAYMENT`.
+    pub code: String,
+    pub message: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub refused_at: OffsetDateTime,
 }
 
 /// A worker's pay for one completed job, as credited to their wallet.

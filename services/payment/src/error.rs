@@ -23,6 +23,8 @@ pub enum PaymentError {
     AlreadyPaid,
     #[error("no such order")]
     OrderNotFound,
+    #[error("no refused refund has this id")]
+    RefundNotFound,
     #[error("the order cannot be paid: it is {0}")]
     NotPayable(&'static str),
     #[error("the order is not paid")]
@@ -86,9 +88,10 @@ impl From<PaymentError> for ApiError {
         match error {
             PaymentError::EmailNotVerified => ApiError::new(StatusCode::FORBIDDEN, "email_not_verified", detail),
             PaymentError::NotJobOwner => ApiError::forbidden(detail),
-            PaymentError::JobNotFound | PaymentError::OrderNotFound | PaymentError::SandboxOnly => {
-                ApiError::not_found(detail)
-            }
+            PaymentError::JobNotFound
+            | PaymentError::OrderNotFound
+            | PaymentError::RefundNotFound
+            | PaymentError::SandboxOnly => ApiError::not_found(detail),
             PaymentError::JobNotOpen => ApiError::conflict("job_not_open", detail),
             PaymentError::AlreadyPaid => ApiError::conflict("already_paid", detail),
             PaymentError::NotPayable(_) => ApiError::conflict("order_not_payable", detail),

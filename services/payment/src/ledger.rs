@@ -80,7 +80,10 @@ pub struct Posting {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Entry {
-    /// What happened: `payment`, `settlement`, `refund`, `withdrawal`, `payout`, `reversal`.
+    /// What happened: `payment`, `employer_fee`, `settlement`, `refund` (made through the
+    /// provider), `provider_refund` (made at the provider by other means, learnt from its
+    /// webhook), `outside_refund` (made outside the platform, recorded by an operator),
+    /// `withdrawal`, `payout`, `reversal`.
     pub kind: String,
     /// The order, settlement or withdrawal it belongs to.
     pub reference: String,

@@ -12,17 +12,21 @@
 //! source. Reads jobs (`JobDirectory`) and whether a user may transact (`UserDirectory`).
 //!
 //! Runs in the background: the refunder (refunds queued by cancellations and settlements) and
-//! the payout worker (queued withdrawals).
+//! the payout worker (queued withdrawals). Refunds the provider refuses for good wait for an
+//! operator: [`refused_refunds`], [`retry_refund`], [`record_refund_outside`] (`onetime refunds`).
 
 mod api;
 mod config;
 mod domain;
 mod error;
 mod events;
+#[cfg(test)]
+mod fixtures;
 mod ledger;
 mod orders;
 mod payout;
 mod provider;
+mod refund_desk;
 mod refunds;
 mod routes;
 mod settlement;
@@ -39,7 +43,10 @@ use onetime_storage::{StorageError, Store, StoreSpec};
 use utoipa::OpenApi;
 
 pub use config::PaymentsConfig;
+pub use domain::{Order, Refund, RefusedRefund};
+pub use error::PaymentError;
 pub use ledger::LedgerReport;
+pub use refund_desk::{record_outside as record_refund_outside, refused as refused_refunds, retry as retry_refund};
 
 use crate::config::ProviderKind;
 use crate::events::JobEvents;
@@ -141,7 +148,8 @@ pub fn ledger_check(store: &Store) -> Result<LedgerReport, StorageError> {
     ledger::check(store)
 }
 
-/// `/health`: the work queues and what settlement could not do.
+/// `/health`: the work queues, the refunds waiting for an operator, and what settlement and the
+/// webhook could not do.
 struct PaymentStatus {
     store: Store,
 }
@@ -153,7 +161,12 @@ impl ServiceStatus for PaymentStatus {
             Ok::<_, StorageError>([
                 ("payoutQueue", store::payout_queue_len(tx)?),
                 ("refundQueue", store::refund_queue_len(tx)?),
+                ("refusedRefunds", store::refused_refund_len(tx)?),
                 ("unfundedCompletions", store::counter(tx, store::UNFUNDED_COMPLETIONS)?),
+                (
+                    "uncoveredProviderRefunds",
+                    store::counter(tx, store::UNCOVERED_PROVIDER_REFUNDS)?,
+                ),
             ])
         });
         match read {

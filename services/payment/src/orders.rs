@@ -211,12 +211,19 @@ impl Orders {
                     (OrderStatus::Canceled, _) => Ok(CancelStep::Cancelled(Box::new(order))),
                     (OrderStatus::Ready | OrderStatus::Expired, _) => Err(PaymentError::NotPaid),
                     // A refund of the whole payment is on its way already (the job was cancelled).
-                    (_, Some(pending)) => {
-                        let refund = store::queued_refund(tx, pending)?.ok_or(PaymentError::OrderNotFound)?;
-                        Ok(CancelStep::Refund(refund))
-                    }
+                    (_, Some(pending)) => match store::queued_refund(tx, pending)? {
+                        Some(refund) => Ok(CancelStep::Refund(refund)),
+                        // The provider refused it; an operator has it now.
+                        None => {
+                            let refused = store::refused_refund(tx, pending)?.ok_or(PaymentError::OrderNotFound)?;
+                            Err(PaymentError::Refused {
+                                code: refused.code,
+                                message: refused.message,
+                            })
+                        }
+                    },
                     _ => {
-                        let amount = order.amount;
+                        let amount = order.amount - order.refunded_amount;
                         let refund = refunds::queue(tx, &mut order, amount, &reason)?;
                         store::save_order(tx, &order)?;
                         Ok(CancelStep::Refund(refund))
@@ -232,17 +239,30 @@ impl Orders {
 
     /// The Toss webhook: its body only says which order to look at; what the provider answers
     /// for that order is what counts. A payment the provider reports done (say, a confirm whose
-    /// answer was lost on the way) is recorded as a confirm would.
+    /// answer was lost on the way) is recorded as a confirm would; refunds it reports beyond the
+    /// order's are recorded as made (a cancel in the Toss console, say). Both once, however often
+    /// the webhook comes.
     pub async fn follow_provider(&self, order_id: String) -> Result<(), PaymentError> {
         let Some(order) = self.store.read(move |tx| store::order(tx, &order_id)).await? else {
             return Ok(());
         };
         let paid = self.provider.payment_of_order(&order.id).await?;
-        if order.status == OrderStatus::Ready && paid.status == PaymentState::Done && paid.total_amount == order.amount
-        {
-            self.store.write(move |tx| record_payment(tx, &paid)).await?;
+        let approved = matches!(
+            paid.status,
+            PaymentState::Done | PaymentState::PartialCanceled | PaymentState::Canceled
+        );
+        if !approved || paid.total_amount != order.amount {
+            return Ok(());
         }
-        Ok(())
+        self.store
+            .write(move |tx| {
+                let order = store::order(tx, &paid.order_id)?.ok_or(PaymentError::OrderNotFound)?;
+                if order.status == OrderStatus::Ready {
+                    record_payment(tx, &paid)?;
+                }
+                refunds::follow_provider(tx, &paid, OffsetDateTime::now_utc())
+            })
+            .await
     }
 }
 

@@ -159,7 +159,7 @@ async fn confirm(
 /// Cancels the payment of a job before settlement and refunds it in full.
 #[utoipa::path(post, path = "/payments/cancel", tag = "payment", request_body = CancelPaymentRequest, security(("bearer" = [])), responses(
     (status = 200, description = "The order, `CANCELED`", body = OrderResponse),
-    (status = 402, description = "The provider refused the refund", body = Problem, content_type = "application/problem+json"),
+    (status = 402, description = "The provider refused the refund for good (`code` is the provider's): the money stays in escrow and the refund waits for an operator (`onetime refunds`); cancelling again answers the same", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "Not an employer", body = Problem, content_type = "application/problem+json"),
     (status = 404, description = "No such order of yours", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "`already_settled`; `order_not_paid`", body = Problem, content_type = "application/problem+json"),
@@ -176,7 +176,8 @@ async fn cancel(
 }
 
 /// Toss's webhook. The body only names the order; the payment is looked up at the provider and
-/// the order follows what the provider says.
+/// the order follows what the provider says: a payment done, refunds made at the provider (the
+/// Toss console), each recorded once however often the webhook comes.
 #[utoipa::path(post, path = "/payments/webhooks/toss", tag = "payment", request_body = TossWebhook, responses(
     (status = 200, description = "Looked at"),
     (status = 503, description = "`provider_unavailable`: Toss retries the webhook", body = Problem, content_type = "application/problem+json"),

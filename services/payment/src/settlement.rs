@@ -55,6 +55,16 @@ pub fn settle_job(
         .collect();
     let used_pay = order.pay_per_worker * workers.len() as i64;
     let used_fee = order.fee_bps.of(used_pay);
+    let unused = order.amount - order.refunded_amount - used_pay - used_fee;
+    if unused < 0 {
+        tracing::error!(
+            job_id,
+            order_id = order.id,
+            "escrow holds less than the accepted workers' pay (a refund at the provider took part of it): nothing settled"
+        );
+        store::count(tx, store::UNFUNDED_COMPLETIONS)?;
+        return Ok(());
+    }
     let escrow = Account::Escrow(order.job_id.clone());
     ledger::post(
         tx,
@@ -67,7 +77,6 @@ pub fn settle_job(
         settle_worker(tx, &order, worker_id, rules, now)?;
     }
     order.settled_at = Some(now);
-    let unused = order.amount - used_pay - used_fee;
     if unused > 0 {
         let reason = "places of the job that were never filled";
         refunds::queue(tx, &mut order, unused, reason)?;
@@ -142,36 +151,7 @@ mod tests {
     use time::OffsetDateTime;
 
     use super::*;
-    use crate::domain::{OrderStatus, Payment};
-
-    fn order(job_id: &str, headcount: u32) -> Order {
-        let pay_total = 96_000 * i64::from(headcount);
-        let fee_bps = BasisPoints::parse(500).unwrap();
-        let now = OffsetDateTime::now_utc();
-        Order {
-            id: format!("order-{job_id}"),
-            job_id: job_id.to_owned(),
-            employer_id: "employer".to_owned(),
-            job_title: "물류센터 상하차".to_owned(),
-            order_name: "물류센터 상하차 인건비".to_owned(),
-            pay_per_worker: 96_000,
-            headcount,
-            pay_total,
-            fee_bps,
-            fee: fee_bps.of(pay_total),
-            amount: pay_total + fee_bps.of(pay_total),
-            refunded_amount: 0,
-            status: OrderStatus::Done,
-            payment: Some(Payment {
-                payment_key: "sandbox_key".to_owned(),
-                method: "카드".to_owned(),
-                approved_at: now,
-            }),
-            refund_pending: None,
-            created_at: now,
-            settled_at: None,
-        }
-    }
+    use crate::fixtures::{paid_order, store_with};
 
     fn completed(job_id: &str, workers: &[&str]) -> JobCompleted {
         serde_json::from_value(json!({
@@ -198,23 +178,7 @@ mod tests {
 
     #[test]
     fn a_completion_settles_workers_queues_the_unused_part_and_settles_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), &store::SPEC).unwrap();
-        let paid = order("job-1", 2);
-        store
-            .write_blocking(|tx| {
-                store::insert_order(tx, &paid)?;
-                let escrow = Account::Escrow(paid.job_id.clone());
-                ledger::post(
-                    tx,
-                    "payment",
-                    &paid.id,
-                    [(Account::PaymentsReceived, -paid.amount), (escrow, paid.amount)],
-                    OffsetDateTime::now_utc(),
-                )?;
-                Ok::<_, PaymentError>(())
-            })
-            .unwrap();
+        let (_dir, store) = store_with(&paid_order("job-1", 2));
         let event = completed("job-1", &["worker-1"]);
         for _ in 0..2 {
             store

@@ -6,7 +6,7 @@
 use onetime_common::paging::PageRequest;
 use onetime_storage::{Direction, Index, Readable, StorageError, StoreSpec, Table, WriteTx};
 
-use crate::domain::{Order, Refund, Settlement, WalletEntry, Withdrawal};
+use crate::domain::{Order, Refund, RefusedRefund, Settlement, WalletEntry, Withdrawal};
 
 pub const SPEC: StoreSpec = StoreSpec {
     name: "payments",
@@ -28,11 +28,16 @@ const WALLET_BY_USER: Index<String, String> = Index::new("wallet.by_user");
 const PAYOUT_QUEUE: Table<String, ()> = Table::new("queue.payouts");
 /// Refunds the refunder has still to make, by id.
 const REFUND_QUEUE: Table<String, Refund> = Table::new("queue.refunds");
+/// Refunds the provider refused for good, by id: an operator's to settle.
+const REFUSED_REFUNDS: Table<String, RefusedRefund> = Table::new("refunds.refused");
 /// Durable counters for `/health`.
 const COUNTERS: Table<String, u64> = Table::new("counters");
 
 /// Completions of jobs that had no held payment: nothing to settle.
 pub const UNFUNDED_COMPLETIONS: &str = "unfunded_completions";
+/// Refunds the provider reported (its webhook) that escrow could not cover: the order's money
+/// had gone to the workers already. An operator has to look.
+pub const UNCOVERED_PROVIDER_REFUNDS: &str = "uncovered_provider_refunds";
 
 pub fn order(tx: &impl Readable, id: &str) -> Result<Option<Order>, StorageError> {
     ORDERS.get(tx, &id.to_owned())
@@ -146,6 +151,58 @@ pub fn queued_refunds(tx: &impl Readable, limit: usize) -> Result<Vec<Refund>, S
         .into_iter()
         .map(|(_, refund)| refund)
         .collect())
+}
+
+/// Moves a queued refund to the refused ones.
+pub fn refuse_refund(tx: &WriteTx, refused: &RefusedRefund) -> Result<(), StorageError> {
+    remove_refund(tx, &refused.refund.id)?;
+    REFUSED_REFUNDS.insert(tx, &refused.refund.id, refused).map(drop)
+}
+
+pub fn refused_refund(tx: &impl Readable, id: &str) -> Result<Option<RefusedRefund>, StorageError> {
+    REFUSED_REFUNDS.get(tx, &id.to_owned())
+}
+
+pub fn remove_refused_refund(tx: &WriteTx, id: &str) -> Result<(), StorageError> {
+    REFUSED_REFUNDS.remove(tx, &id.to_owned()).map(drop)
+}
+
+/// Every refused refund, oldest first.
+pub fn refused_refunds(tx: &impl Readable) -> Result<Vec<RefusedRefund>, StorageError> {
+    Ok(REFUSED_REFUNDS
+        .range(tx, .., Direction::Forward, usize::MAX)?
+        .into_iter()
+        .map(|(_, refused)| refused)
+        .collect())
+}
+
+pub fn refused_refund_len(tx: &impl Readable) -> Result<u64, StorageError> {
+    REFUSED_REFUNDS.len(tx)
+}
+
+/// A refund not made yet, queued or refused.
+pub fn pending_refund(tx: &impl Readable, id: &str) -> Result<Option<Refund>, StorageError> {
+    match queued_refund(tx, id)? {
+        Some(refund) => Ok(Some(refund)),
+        None => Ok(refused_refund(tx, id)?.map(|refused| refused.refund)),
+    }
+}
+
+/// Saves a changed pending refund where it is.
+pub fn save_pending_refund(tx: &WriteTx, refund: &Refund) -> Result<(), StorageError> {
+    match refused_refund(tx, &refund.id)? {
+        Some(mut refused) => {
+            refused.refund = refund.clone();
+            REFUSED_REFUNDS.insert(tx, &refund.id, &refused).map(drop)
+        }
+        None => queue_refund(tx, refund),
+    }
+}
+
+/// Takes a refund that was made off the queue or the refused ones.
+pub fn remove_pending_refund(tx: &WriteTx, id: &str) -> Result<(), StorageError> {
+    remove_refund(tx, id)?;
+    remove_refused_refund(tx, id)
 }
 
 pub fn refund_queue_len(tx: &impl Readable) -> Result<u64, StorageError> {
