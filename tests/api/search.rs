@@ -615,20 +615,22 @@ async fn the_relevance_set_finds_what_a_person_means() {
 const PHONE_SET: &str = include_str!("../../services/search/relevance/phone.tsv");
 
 /// Lowest accepted figures, per kind and overall (`all`): (kind, top-1, top-5, MRR). They only
-/// go up: raise them with every improvement (figures per kind in docs/decisions.md, Search).
-/// Each sits just under the measured figure, which prints rounded.
+/// go up: raise them with every improvement (figures per kind in
+/// services/search/relevance/README.md). Each is the measured figure rounded down (a figure that
+/// is exactly a hundredth sits one hundredth under it, against floating-point error); 1.0 is
+/// exact.
 const PHONE_THRESHOLDS: &[(&str, f64, f64, f64)] = &[
-    ("synonym", 0.96, 1.0, 0.97),
-    ("spacing", 0.92, 1.0, 0.95),
-    ("misspelling", 1.0, 1.0, 0.99),
-    ("jamo", 0.72, 0.90, 0.82),
-    ("romanized", 1.0, 1.0, 0.99),
-    ("initials", 0.90, 1.0, 0.94),
-    ("time", 0.33, 1.0, 0.61),
-    ("wage", 0.37, 1.0, 0.64),
-    ("region", 0.92, 1.0, 0.95),
-    ("question", 0.91, 1.0, 0.95),
-    ("all", 0.84, 0.99, 0.90),
+    ("synonym", 0.96, 1.0, 0.98),
+    ("spacing", 1.0, 1.0, 1.0),
+    ("misspelling", 1.0, 1.0, 1.0),
+    ("jamo", 0.76, 0.92, 0.84),
+    ("romanized", 1.0, 1.0, 1.0),
+    ("initials", 1.0, 1.0, 1.0),
+    ("time", 0.87, 1.0, 0.93),
+    ("wage", 0.68, 1.0, 0.81),
+    ("region", 0.94, 1.0, 0.97),
+    ("question", 1.0, 1.0, 1.0),
+    ("all", 0.91, 0.99, 0.95),
 ];
 
 /// Top-1, top-5 and mean reciprocal rank (within the first 20) of a list of ranks.
