@@ -627,10 +627,10 @@ const PHONE_THRESHOLDS: &[(&str, f64, f64, f64)] = &[
     ("romanized", 1.0, 1.0, 1.0),
     ("initials", 1.0, 1.0, 1.0),
     ("time", 0.87, 1.0, 0.93),
-    ("wage", 0.68, 1.0, 0.81),
+    ("wage", 0.77, 1.0, 0.88),
     ("region", 0.94, 1.0, 0.97),
     ("question", 1.0, 1.0, 1.0),
-    ("all", 0.91, 0.99, 0.95),
+    ("all", 0.92, 0.99, 0.96),
 ];
 
 /// Top-1, top-5 and mean reciprocal rank (within the first 20) of a list of ranks.

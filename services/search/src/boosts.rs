@@ -27,13 +27,14 @@ const SAYS_WHEN_BOOST: f32 = 6.0;
 /// A job whose shift starts in the asked slot: below the posting's own words, enough to decide
 /// between jobs the text ties.
 const STARTS_WHEN_BOOST: f32 = 4.0;
-/// A job paid the asked way (hourly or daily).
-const WAGE_KIND_BOOST: f32 = 1.5;
+/// A job paid the asked way (hourly or daily): asking for a daily wage rules an hourly one
+/// nearly out, so this is close to a title word's worth.
+const WAGE_KIND_BOOST: f32 = 5.0;
 /// A job paying at least the asked amount, and more again when close to it (±5 %).
-const AMOUNT_BOOST: f32 = 2.0;
-const CLOSE_AMOUNT_BOOST: f32 = 3.0;
+const AMOUNT_BOOST: f32 = 3.0;
+const CLOSE_AMOUNT_BOOST: f32 = 4.0;
 /// For 센, 높은, 고시급: each step of pay a job reaches adds this, so the better paid ranks higher.
-const HIGH_WAGE_STEP_BOOST: f32 = 2.5;
+const HIGH_WAGE_STEP_BOOST: f32 = 3.0;
 /// Steps of a good hourly wage: about 1.2, 1.4, 1.6 and 1.9 times the 2026 minimum wage
 /// (10,320 won).
 const HOURLY_STEPS: [i64; 4] = [12_400, 14_400, 16_500, 19_600];

@@ -103,9 +103,9 @@ mod tests {
             [
                 "says 야간 +6.00",
                 "starts 야간 +4.00",
-                "paid daily +1.50",
-                "pays 120000+ a day +2.00",
-                "pays about 120000 a day +3.00"
+                "paid daily +5.00",
+                "pays 120000+ a day +3.00",
+                "pays about 120000 a day +4.00"
             ]
         );
         let understood = understand("주말 시급 센", &Dictionary::built_in());
