@@ -623,14 +623,14 @@ const PHONE_THRESHOLDS: &[(&str, f64, f64, f64)] = &[
     ("synonym", 0.96, 1.0, 0.98),
     ("spacing", 1.0, 1.0, 1.0),
     ("misspelling", 1.0, 1.0, 1.0),
-    ("jamo", 0.76, 0.92, 0.84),
+    ("jamo", 0.76, 1.0, 0.87),
     ("romanized", 1.0, 1.0, 1.0),
     ("initials", 1.0, 1.0, 1.0),
     ("time", 0.87, 1.0, 0.93),
     ("wage", 0.77, 1.0, 0.88),
     ("region", 0.94, 1.0, 0.97),
     ("question", 1.0, 1.0, 1.0),
-    ("all", 0.92, 0.99, 0.96),
+    ("all", 0.92, 1.0, 0.96),
 ];
 
 /// Top-1, top-5 and mean reciprocal rank (within the first 20) of a list of ranks.

@@ -21,24 +21,31 @@ const TITLE_BOOST: f32 = 3.0;
 const CATEGORY_BOOST: f32 = 1.5;
 /// The query's words as a phrase in the title.
 const PHRASE_BOOST: f32 = 2.0;
-/// A near miss counts less than a hit.
-const FUZZY_BOOST: f32 = 0.4;
+/// A near miss (and only a near miss: an exact hit scores as a hit) adds this constant, less than
+/// a title hit.
+const FUZZY_BOOST: f32 = 1.5;
 
 fn term_in(field: Field, text: &str, boost: f32) -> (Occur, Box<dyn Query>) {
     let query = TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::WithFreqs);
     (Occur::Should, Box::new(BoostQuery::new(Box::new(query), boost)))
 }
 
+/// Jobs with a term one edit from `term` in its field, but not `term` itself.
+fn near_miss(term: Term, weight: f32) -> (Occur, Box<dyn Query>) {
+    let fuzzy: Box<dyn Query> = Box::new(FuzzyTermQuery::new(term.clone(), 1, true));
+    let exact: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::Basic));
+    let only_near = BooleanQuery::new(vec![(Occur::Must, fuzzy), (Occur::MustNot, exact)]);
+    (
+        Occur::Should,
+        Box::new(BoostQuery::new(Box::new(only_near), FUZZY_BOOST * weight)),
+    )
+}
+
 /// A Hangul word one key off (jamo level): `바리스터` still finds `바리스타`.
 fn near_keys(fields: &Fields, word: &str, weight: f32) -> Option<(Occur, Box<dyn Query>)> {
     let keys = jamo::keystrokes(word);
-    (jamo::has_hangul(word) && keys.chars().count() >= 4).then(|| {
-        let fuzzy = FuzzyTermQuery::new(Term::from_field_text(fields.keys, &keys), 1, true);
-        (
-            Occur::Should,
-            Box::new(BoostQuery::new(Box::new(fuzzy), FUZZY_BOOST * weight)) as Box<dyn Query>,
-        )
-    })
+    (jamo::has_hangul(word) && keys.chars().count() >= 4)
+        .then(|| near_miss(Term::from_field_text(fields.keys, &keys), weight))
 }
 
 fn text_clauses(fields: &Fields, understood: &Understood, clauses: &mut Vec<(Occur, Box<dyn Query>)>) {
@@ -58,11 +65,7 @@ fn text_clauses(fields: &Fields, understood: &Understood, clauses: &mut Vec<(Occ
             clauses.extend(near_keys(fields, word, weight));
         } else if word.chars().count() >= 4 {
             for field in [fields.title, fields.description] {
-                let fuzzy = FuzzyTermQuery::new(Term::from_field_text(field, word), 1, true);
-                clauses.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(Box::new(fuzzy), FUZZY_BOOST * weight)),
-                ));
+                clauses.push(near_miss(Term::from_field_text(field, word), weight));
             }
         }
     }
