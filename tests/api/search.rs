@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, job_posting, problem, spawn_app, spawn_app_with, start, with};
+use crate::helpers::{TestApp, job_posting, problem, spawn_app, spawn_app_with, start, test_config, with};
 
 /// (key, title, description, category, address, lat, lng)
 type Fixture = (
@@ -353,6 +353,60 @@ const JOBS: &[Fixture] = &[
         36.8150,
         127.1140,
     ),
+    (
+        "night_cleaning",
+        "빌딩 야간 청소",
+        "업무가 끝난 사무실 빌딩의 바닥과 화장실을 청소합니다.",
+        "cleaning",
+        "서울특별시 중구 을지로 100",
+        37.5660,
+        126.9910,
+    ),
+    (
+        "weekend_cafe",
+        "주말 브런치 카페 서빙",
+        "토요일과 일요일에 브런치 카페 홀에서 서빙합니다.",
+        "food-cafe",
+        "서울특별시 성동구 서울숲길 17",
+        37.5446,
+        127.0410,
+    ),
+    (
+        "dawn_bakery",
+        "제빵 공장 보조",
+        "새벽에 빵 반죽과 굽기를 돕습니다.",
+        "etc",
+        "서울특별시 강서구 화곡로 300",
+        37.5410,
+        126.8400,
+    ),
+    (
+        "daily_logistics",
+        "물류센터 일용직 분류",
+        "상품 분류 작업입니다. 일당제로 일합니다.",
+        "logistics",
+        "경기도 용인시 처인구 백옥대로 1",
+        37.2340,
+        127.2010,
+    ),
+    (
+        "tutor",
+        "영어 학원 채점 보조",
+        "초등 영어 학원에서 시험지를 채점합니다.",
+        "office",
+        "서울특별시 서초구 반포대로 100",
+        37.4950,
+        127.0100,
+    ),
+    (
+        "evening_pub",
+        "호프집 저녁 서빙",
+        "퇴근 시간 호프집 홀에서 주문을 받고 서빙합니다.",
+        "food-cafe",
+        "서울특별시 마포구 어울마당로 100",
+        37.5530,
+        126.9220,
+    ),
 ];
 
 /// When a posting starts, in Korea: (key, hour, on a weekend). Others start at 10:00 on the
@@ -377,6 +431,13 @@ const SCHEDULES: &[(&str, u8, bool)] = &[
     ("wedding", 11, true),
     ("cleaning_office", 7, true),
     ("cleaning_hotel", 10, false),
+    ("bakery", 10, false),
+    ("night_cleaning", 19, false),
+    ("weekend_cafe", 9, true),
+    ("dawn_bakery", 5, false),
+    ("daily_logistics", 9, false),
+    ("tutor", 15, false),
+    ("evening_pub", 18, false),
 ];
 
 /// Wages other than 12,000 won an hour: (key, `hourly` or `daily`, won).
@@ -387,6 +448,9 @@ const WAGES: &[(&str, &str, i64)] = &[
     ("flyer", "daily", 70_000),
     ("exhibition", "hourly", 16_000),
     ("english_cafe", "hourly", 15_000),
+    ("daily_logistics", "daily", 80_000),
+    ("tutor", "hourly", 18_000),
+    ("evening_pub", "hourly", 13_000),
 ];
 
 /// Query → keys that must be in its top 5.
@@ -486,7 +550,17 @@ async fn wait_for_total(app: &TestApp, path: &str, expected: u64) -> Value {
 }
 
 async fn seeded() -> Seeded {
-    let app = spawn_app().await;
+    seeded_with(|_| {}).await
+}
+
+/// [`seeded`] on an app whose configuration `adjust` changes first. The relevance sets send
+/// hundreds of queries from one address: the gateway's rate limit is off.
+async fn seeded_with(adjust: impl FnOnce(&mut onetime::config::Config)) -> Seeded {
+    let app = spawn_app_with(|config| {
+        config.gateway.rate_limit.enabled = false;
+        adjust(config);
+    })
+    .await;
     let employer = app.signup("employer").await.token;
     let mut ids = HashMap::new();
     for (i, fixture) in JOBS.iter().enumerate() {
@@ -541,20 +615,22 @@ async fn the_relevance_set_finds_what_a_person_means() {
 const PHONE_SET: &str = include_str!("../../services/search/relevance/phone.tsv");
 
 /// Lowest accepted figures, per kind and overall (`all`): (kind, top-1, top-5, MRR). They only
-/// go up: raise them with every improvement (figures per kind in docs/decisions.md, Search).
-/// Each sits just under the measured figure, which prints rounded.
+/// go up: raise them with every improvement (figures per kind in
+/// services/search/relevance/README.md). Each is the measured figure rounded down (a figure that
+/// is exactly a hundredth sits one hundredth under it, against floating-point error); 1.0 is
+/// exact.
 const PHONE_THRESHOLDS: &[(&str, f64, f64, f64)] = &[
-    ("synonym", 0.96, 1.0, 0.97),
-    ("spacing", 0.92, 1.0, 0.95),
-    ("misspelling", 1.0, 1.0, 0.99),
-    ("jamo", 0.72, 0.90, 0.82),
-    ("romanized", 1.0, 1.0, 0.99),
-    ("initials", 0.90, 1.0, 0.94),
-    ("time", 0.33, 1.0, 0.61),
-    ("wage", 0.37, 1.0, 0.64),
-    ("region", 0.92, 1.0, 0.95),
-    ("question", 0.91, 1.0, 0.95),
-    ("all", 0.84, 0.99, 0.90),
+    ("synonym", 0.96, 1.0, 0.98),
+    ("spacing", 1.0, 1.0, 1.0),
+    ("misspelling", 1.0, 1.0, 1.0),
+    ("jamo", 0.76, 1.0, 0.87),
+    ("romanized", 1.0, 1.0, 1.0),
+    ("initials", 1.0, 1.0, 1.0),
+    ("time", 0.87, 1.0, 0.93),
+    ("wage", 0.77, 1.0, 0.88),
+    ("region", 0.94, 1.0, 0.97),
+    ("question", 1.0, 1.0, 1.0),
+    ("all", 0.92, 1.0, 0.96),
 ];
 
 /// Top-1, top-5 and mean reciprocal rank (within the first 20) of a list of ranks.
@@ -581,7 +657,7 @@ async fn phone_typed_queries_rank_the_best_job_first() {
         let body: Value = app.get(&url).await.json().await.unwrap();
         let found: Vec<&str> = body["items"]
             .as_array()
-            .unwrap()
+            .unwrap_or_else(|| panic!("{query:?} is answered with a list: {body}"))
             .iter()
             .map(|item| item["id"].as_str().unwrap())
             .collect();
@@ -618,6 +694,44 @@ async fn phone_typed_queries_rank_the_best_job_first() {
     println!("misses:\n{}", misses.join("\n"));
     assert!(by_kind.len() >= 11, "every kind of query has its set");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn a_synonym_added_by_configuration_finds_a_job_it_did_not() {
+    let Seeded { app, ids, .. } = seeded().await;
+    assert!(
+        !top_ids(&app, "펫시터").await.contains(&ids["dog"]),
+        "the built-in dictionaries do not know 펫시터"
+    );
+    drop(app);
+
+    let dictionaries = tempfile::tempdir().unwrap();
+    let synonyms = "# Our own words\n펫시터\t반려견,강아지 산책\n";
+    std::fs::write(dictionaries.path().join("synonyms.tsv"), synonyms).unwrap();
+    let Seeded { app, ids, .. } = seeded_with(|c| c.set("search.dictionary_dir", dictionaries.path())).await;
+    let found = top_ids(&app, "펫시터").await;
+    assert_eq!(found.first(), Some(&ids["dog"]), "{found:?}");
+    // The built-in entries stay.
+    assert_eq!(top_ids(&app, "노가다").await.first(), Some(&ids["construction"]));
+}
+
+#[tokio::test]
+async fn a_malformed_dictionary_file_stops_start_up_with_its_line() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let dictionaries = tempfile::tempdir().unwrap();
+    let file = dictionaries.path().join("brands.tsv");
+    std::fs::write(&file, "이디야\t카페\n메가커피 카페\n").unwrap();
+    let mut config = test_config(&data_dir);
+    config.set("search.dictionary_dir", dictionaries.path());
+    let error = onetime::startup::Application::build(config)
+        .await
+        .err()
+        .expect("refused");
+    let said = format!("{error:#}");
+    assert!(
+        said.contains("search.dictionary_dir") && said.contains(&format!("{} line 2", file.display())),
+        "{said}"
+    );
 }
 
 #[tokio::test]

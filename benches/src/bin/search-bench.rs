@@ -1,8 +1,9 @@
 //! Search at scale, in-process: 100,000 synthetic postings through the real search service.
 //!
 //! Measures the bulk (re)index rate (a new index rebuilds from the job directory), search latency
-//! over a mixed query set (text, filters, geo, sorts), suggestion latency, and the process RSS with
-//! the index loaded. HTTP is left out on purpose: the gateway's own cost is measured by `run.sh`.
+//! over a mixed query set (text, filters, geo, sorts) and over the phone-typed relevance set
+//! (`services/search/relevance/phone.tsv`: query understanding at work), suggestion latency, and
+//! the process RSS with the index loaded. HTTP is left out on purpose: the gateway's own cost is measured by `run.sh`.
 //!
 //! `cargo run --release -p onetime-benches --bin search-bench -- [postings]`
 
@@ -14,7 +15,7 @@ use onetime_common::directory::{DirectoryError, JobDirectory};
 use onetime_common::events::job::{Application, Job};
 use onetime_job::DEFAULT_CATEGORIES;
 use onetime_search::synthetic::Generator;
-use onetime_search::{SearchConfig, SearchParams, SearchService};
+use onetime_search::{Dictionary, SearchConfig, SearchParams, SearchService};
 
 /// The job service, as far as a rebuild sees it: open jobs in id order. Jobs are generated on
 /// demand (job `i` from seed `i`), so they take no memory of the benchmark's own.
@@ -84,6 +85,41 @@ const QUERIES: &[&str] = &[
     "q=스타벅스",
 ];
 
+/// The phone-typed relevance set: `kind<TAB>query<TAB>best job` lines.
+const PHONE_SET: &str = include_str!("../../../services/search/relevance/phone.tsv");
+
+/// The queries of the phone-typed set, as the relevance test sends them (20 results).
+fn phone_queries() -> anyhow::Result<Vec<SearchParams>> {
+    PHONE_SET
+        .lines()
+        .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
+        .map(|line| {
+            let query = line
+                .split('\t')
+                .nth(1)
+                .ok_or_else(|| anyhow::anyhow!("a relevance line without a query: {line:?}"))?;
+            let encoded = serde_urlencoded::to_string([("q", query), ("limit", "20")])?;
+            Ok(serde_urlencoded::from_str(&encoded)?)
+        })
+        .collect()
+}
+
+/// Latencies of `rounds` runs of every search in `params`.
+fn time_searches(service: &SearchService, params: &[SearchParams], rounds: usize) -> anyhow::Result<Histogram<u64>> {
+    let mut searches = Histogram::<u64>::new(3)?;
+    for round in 0..rounds {
+        for p in params {
+            let at = Instant::now();
+            let found = service.search(p).map_err(|e| anyhow::anyhow!("{e}"))?;
+            if round == 0 {
+                assert!(found.total > 0 || p.q.is_some(), "no results for a browse");
+            }
+            searches.record(at.elapsed().as_micros() as u64)?;
+        }
+    }
+    Ok(searches)
+}
+
 const TYPED: &[&str] = &[
     "바",
     "바리",
@@ -145,6 +181,7 @@ fn main() -> anyhow::Result<()> {
     let service = SearchService::open(
         dir.path().join("search"),
         &SearchConfig::default(),
+        Arc::new(Dictionary::built_in()),
         clients,
         &background,
     )?;
@@ -162,18 +199,10 @@ fn main() -> anyhow::Result<()> {
         .iter()
         .map(|q| serde_urlencoded::from_str(q))
         .collect::<Result<_, _>>()?;
-    let mut searches = Histogram::<u64>::new(3)?;
-    for round in 0..100 {
-        for p in &params {
-            let at = Instant::now();
-            let found = service.search(p).map_err(|e| anyhow::anyhow!("{e}"))?;
-            if round == 0 {
-                assert!(found.total > 0 || p.q.is_some(), "no results for a browse");
-            }
-            searches.record(at.elapsed().as_micros() as u64)?;
-        }
-    }
+    let searches = time_searches(&service, &params, 100)?;
     report("search (mixed set)", &searches);
+    let phone = phone_queries()?;
+    report("search (phone-typed set)", &time_searches(&service, &phone, 20)?);
 
     let mut suggestions = Histogram::<u64>::new(3)?;
     for _ in 0..500 {

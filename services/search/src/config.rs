@@ -1,6 +1,7 @@
-//! The `[search]` section of the configuration: the index writer's memory and how often what
-//! it indexed is committed.
+//! The `[search]` section of the configuration: the index writer's memory, how often what it
+//! indexed is committed, and where dictionary files extending the built-in ones are.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,9 @@ pub struct SearchConfig {
     pub writer_threads: usize,
     /// How often indexed events are committed, which makes them searchable, in milliseconds.
     pub commit_interval_ms: u64,
+    /// A directory of dictionary files (`synonyms.tsv`, `brands.tsv`, ... as in
+    /// `services/search/dict`) merged over the built-in ones at start-up; none when unset.
+    pub dictionary_dir: Option<PathBuf>,
 }
 
 impl Default for SearchConfig {
@@ -26,6 +30,7 @@ impl Default for SearchConfig {
             writer_memory_mib: 32,
             writer_threads: 1,
             commit_interval_ms: 400,
+            dictionary_dir: None,
         }
     }
 }

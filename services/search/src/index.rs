@@ -1,5 +1,5 @@
 //! The search index on disk: open or create it, apply job events to it with the bus cursor in
-//! the same commit, search it.
+//! the same commit. Searching it is [`crate::retrieve`], copying it [`crate::backup`].
 //!
 //! Layout: `<dir>/CURRENT` names the live generation, `<dir>/<generation>/` holds its Tantivy
 //! index. A rebuild writes a new generation and swaps `CURRENT` (a rename, so atomic).
@@ -7,21 +7,15 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, RwLock};
-use std::time::Instant;
 
 use onetime_common::events::Envelope;
 use onetime_common::events::job::{self as events, Job, JobStatus};
 use serde::{Deserialize, Serialize};
-use tantivy::collector::{Count, TopDocs};
 use tantivy::merge_policy::LogMergePolicy;
 use tantivy::schema::Value;
-use tantivy::snippet::SnippetGenerator;
-use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 
-use crate::collect::{AllMatches, CategoryFacets, Match};
 use crate::config::SearchConfig;
-use crate::geo::haversine_km;
-use crate::query::{Search, Sort};
 use crate::schema::{self, Fields, SCHEMA_VERSION};
 use crate::suggest::Suggester;
 
@@ -41,7 +35,7 @@ pub enum IndexError {
     },
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IndexError + '_ {
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IndexError + '_ {
     move |source| IndexError::Io {
         path: path.to_owned(),
         source,
@@ -142,56 +136,6 @@ pub fn open(dir: &Path, config: &SearchConfig) -> Result<Opened, IndexError> {
 
 pub fn new_generation_name() -> String {
     format!("g{}", onetime_common::events::new_id().simple())
-}
-
-/// Copies the live generation of the index in `dir` into `target` (which gets its own
-/// `CURRENT`), while it may be written to; returns the files written.
-///
-/// Segment files never change once written, so a copy of the files one `meta.json` names is a
-/// consistent index. A merge may delete some of them meanwhile; then the copy starts over from
-/// the newer `meta.json`.
-pub fn backup(dir: &Path, target: &Path) -> Result<Vec<PathBuf>, IndexError> {
-    let Some(name) = current_name(dir) else {
-        return Ok(Vec::new());
-    };
-    let source = dir.join(&name);
-    let copy = target.join(&name);
-    let mut last_error = None;
-    for _attempt in 0..5 {
-        let _ = std::fs::remove_dir_all(&copy);
-        std::fs::create_dir_all(&copy).map_err(io(&copy))?;
-        let meta = Index::open_in_dir(&source)?.load_metas()?;
-        let segments: Vec<String> = meta.segments.iter().map(|s| s.id().uuid_string()).collect();
-        let mut files = Vec::new();
-        let copied = std::fs::read_dir(&source)
-            .map_err(io(&source))?
-            .flatten()
-            .try_for_each(|entry| {
-                let file_name = entry.file_name().to_string_lossy().into_owned();
-                if segments.iter().any(|id| file_name.starts_with(id.as_str())) {
-                    let to = copy.join(&file_name);
-                    std::fs::copy(entry.path(), &to)?;
-                    files.push(to);
-                }
-                Ok::<_, std::io::Error>(())
-            });
-        match copied {
-            Ok(()) => {
-                let meta_file = copy.join("meta.json");
-                let json = serde_json::to_string(&meta).expect("index metadata serializes");
-                std::fs::write(&meta_file, json).map_err(io(&meta_file))?;
-                files.push(meta_file);
-                set_current(target, &name)?;
-                files.push(target.join("CURRENT"));
-                return Ok(files);
-            }
-            Err(error) => last_error = Some(error),
-        }
-    }
-    Err(IndexError::Io {
-        path: source,
-        source: last_error.expect("a failed attempt left its error"),
-    })
 }
 
 /// Merging for a stream of small commits: every commit adds a small segment, and merging each
@@ -397,137 +341,31 @@ impl Generation {
         self.suggester.read().unwrap_or_else(|p| p.into_inner()).suggest(typed)
     }
 
-    pub fn search(&self, search: &Search) -> Result<Results, IndexError> {
-        let started = Instant::now();
-        let searcher = self.reader.searcher();
-        let fields = &self.fields;
-        let query = search.query(fields, true);
-        let facets_query = search.query(fields, false);
-        let facets = searcher.search(&*facets_query, &CategoryFacets { circle: search.circle })?;
+    /// A searcher on what was last committed.
+    pub(crate) fn searcher(&self) -> Searcher {
+        self.reader.searcher()
+    }
 
-        let (total, page): (u64, Vec<(DocAddress, Option<f64>)>) =
-            if search.circle.is_some() || search.sort == Sort::Distance {
-                let collector = AllMatches {
-                    circle: search.circle,
-                    scored: search.sort == Sort::Relevance,
-                };
-                let mut matches = searcher.search(&*query, &collector)?;
-                let distance = |m: &Match| search.origin.map(|origin| haversine_km(origin, (m.lat, m.lng)));
-                match search.sort {
-                    Sort::Relevance => matches.sort_by(|a, b| b.score.total_cmp(&a.score)),
-                    Sort::Distance => {
-                        matches.sort_by(|a, b| distance(a).unwrap_or(0.0).total_cmp(&distance(b).unwrap_or(0.0)))
-                    }
-                    Sort::Wage => matches.sort_by_key(|m| std::cmp::Reverse(m.hourly_wage)),
-                    Sort::Recent => matches.sort_by_key(|m| std::cmp::Reverse(m.created_at)),
-                }
-                let total = matches.len() as u64;
-                let page = matches
-                    .iter()
-                    .skip(search.offset)
-                    .take(search.limit + 1)
-                    .map(|m| (m.address, distance(m)))
-                    .collect();
-                (total, page)
-            } else {
-                let top = TopDocs::with_limit(search.limit + 1).and_offset(search.offset);
-                let addresses: Vec<DocAddress> = match search.sort {
-                    Sort::Relevance => searcher
-                        .search(&*query, &top.order_by_score())?
-                        .into_iter()
-                        .map(|(_, a)| a)
-                        .collect(),
-                    Sort::Wage => searcher
-                        .search(&*query, &top.order_by_fast_field::<i64>("hourly_wage", Order::Desc))?
-                        .into_iter()
-                        .map(|(_, a)| a)
-                        .collect(),
-                    Sort::Recent | Sort::Distance => searcher
-                        .search(
-                            &*query,
-                            &top.order_by_fast_field::<tantivy::DateTime>("created_at", Order::Desc),
-                        )?
-                        .into_iter()
-                        .map(|(_, a)| a)
-                        .collect(),
-                };
-                let total = searcher.search(&*query, &Count)? as u64;
-                (total, addresses.into_iter().map(|a| (a, None)).collect())
-            };
-
-        if let Some(understood) = &search.understood
-            && search.sort == Sort::Relevance
-        {
-            let first: Vec<DocAddress> = page.iter().map(|(address, _)| *address).collect();
-            crate::ranking::explain(&searcher, &*query, fields, understood, &first);
-        }
-        let snippets = match &search.text {
-            Some(_) => Some((
-                SnippetGenerator::create(&searcher, &*query, fields.title)?,
-                SnippetGenerator::create(&searcher, &*query, fields.description)?,
-            )),
-            None => None,
-        };
-        let mut hits = Vec::with_capacity(page.len());
-        for (address, distance) in page {
-            let doc: TantivyDocument = searcher.doc(address)?;
-            let Some(job) = stored_job(&doc, fields) else { continue };
-            let mut highlights = BTreeMap::new();
-            if let Some((title, description)) = &snippets {
-                for (name, generator) in [("title", title), ("description", description)] {
-                    let snippet = generator.snippet_from_doc(&doc);
-                    if !snippet.highlighted().is_empty() {
-                        highlights.insert(name.to_owned(), snippet.to_html());
-                    }
-                }
-            }
-            let origin = search.origin;
-            let distance_km =
-                distance.or_else(|| origin.map(|o| haversine_km(o, (job.location.lat, job.location.lng))));
-            hits.push(Hit {
-                job,
-                highlights,
-                distance_km: distance_km.map(|d| (d * 1000.0).round() / 1000.0),
-            });
-        }
-        Ok(Results {
-            hits,
-            total,
-            facets,
-            took_ms: started.elapsed().as_secs_f64() * 1000.0,
-        })
+    pub(crate) fn fields(&self) -> &Fields {
+        &self.fields
     }
 }
 
-fn stored_job(doc: &TantivyDocument, fields: &Fields) -> Option<Job> {
+/// The job a document stores.
+pub(crate) fn stored_job(doc: &TantivyDocument, fields: &Fields) -> Option<Job> {
     let json = doc.get_first(fields.job)?.as_str()?;
     serde_json::from_str(json).ok()
 }
 
-/// One result: the job, its highlighted fields, its distance from the origin.
-#[derive(Debug, Clone)]
-pub struct Hit {
-    pub job: Job,
-    pub highlights: BTreeMap<String, String>,
-    pub distance_km: Option<f64>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Results {
-    /// Up to `limit + 1` hits: one more tells that another page follows.
-    pub hits: Vec<Hit>,
-    pub total: u64,
-    pub facets: BTreeMap<String, u64>,
-    pub took_ms: f64,
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::geo::haversine_km;
     use crate::query::SearchParams;
+    use crate::retrieve::Results;
     use crate::synthetic::Generator;
 
-    fn envelope(seq: u64, event_type: &str, job: &Job) -> Envelope {
+    pub(crate) fn envelope(seq: u64, event_type: &str, job: &Job) -> Envelope {
         Envelope {
             id: onetime_common::events::new_id(),
             event_type: event_type.to_owned(),
@@ -538,7 +376,7 @@ mod tests {
         }
     }
 
-    fn jobs(count: usize) -> Vec<Job> {
+    pub(crate) fn jobs(count: usize) -> Vec<Job> {
         let mut generator = Generator::new(7, time::OffsetDateTime::now_utc());
         (0..count)
             .map(|i| {
@@ -549,9 +387,11 @@ mod tests {
             .collect()
     }
 
-    fn search(generation: &Generation, query: &str) -> Results {
+    pub(crate) fn search(generation: &Generation, query: &str) -> Results {
         let params: SearchParams = serde_urlencoded::from_str(query).unwrap();
-        generation.search(&params.parse().unwrap()).unwrap()
+        generation
+            .search(&params.parse(&crate::dictionary::Dictionary::built_in()).unwrap())
+            .unwrap()
     }
 
     #[test]
@@ -608,28 +448,6 @@ mod tests {
             0,
             "a new, empty generation"
         );
-    }
-
-    #[test]
-    fn a_backup_opens_as_the_same_index() {
-        let dir = tempfile::tempdir().unwrap();
-        let generation = open(dir.path(), &SearchConfig::default()).unwrap().generation;
-        let jobs = jobs(30);
-        let created: Vec<_> = jobs
-            .iter()
-            .enumerate()
-            .map(|(i, j)| envelope(i as u64 + 1, events::JOB_CREATED, j))
-            .collect();
-        generation.apply("jobs", &created[..10], 10, true).unwrap();
-        generation.apply("jobs", &created[10..], 30, true).unwrap();
-
-        let target = tempfile::tempdir().unwrap();
-        let files = backup(dir.path(), target.path()).unwrap();
-        assert!(files.len() > 2);
-        let restored = open(target.path(), &SearchConfig::default()).unwrap();
-        assert!(!restored.needs_rebuild);
-        assert_eq!(restored.generation.cursor("jobs"), 30);
-        assert_eq!(search(&restored.generation, "limit=100").total, 30);
     }
 
     #[test]

@@ -9,15 +9,19 @@
 
 mod analysis;
 mod api;
+mod backup;
+mod boosts;
 mod collect;
 mod config;
 mod dictionary;
+mod explain;
 mod geo;
 mod index;
 mod jamo;
 mod normalize;
 mod query;
 mod ranking;
+mod retrieve;
 mod romanize;
 mod routes;
 mod schema;
@@ -26,8 +30,9 @@ mod suggest;
 pub mod synthetic;
 mod understand;
 
+pub use backup::backup;
 pub use config::SearchConfig;
-pub use index::backup;
+pub use dictionary::Dictionary;
 pub use query::SearchParams;
 
 use std::collections::HashMap;
@@ -66,16 +71,24 @@ fn config(sections: &Sections) -> Result<SearchConfig, StartError> {
     Ok(config)
 }
 
+/// The dictionaries, with those of `search.dictionary_dir` merged over the built-in ones.
+fn dictionary(config: &SearchConfig) -> Result<Dictionary, StartError> {
+    Dictionary::load(config.dictionary_dir.as_deref())
+        .map_err(|error| StartError::Config(format!("`search.dictionary_dir`: {error}")))
+}
+
 pub fn check_config(sections: &Sections) -> Result<(), StartError> {
-    config(sections).map(drop)
+    dictionary(&config(sections)?).map(drop)
 }
 
 /// Opens (or rebuilds) the index and subscribes it to the job source.
 pub fn start(ctx: Context<'_>) -> Result<Service, StartError> {
     let config = config(ctx.config)?;
+    let dictionary = Arc::new(dictionary(&config)?);
     let service = SearchService::open(
         ctx.data_dir.join("search"),
         &config,
+        dictionary,
         ctx.clients.clone(),
         ctx.background,
     )
@@ -101,19 +114,21 @@ pub struct SearchService {
     /// False while the index that was missing or outdated at start-up is being rebuilt.
     complete: AtomicBool,
     config: SearchConfig,
+    /// What queries are read with.
+    dictionary: Arc<Dictionary>,
 }
 
 impl SearchService {
     /// Opens the index under `dir` (`<data_dir>/search`); rebuilds it in the background when it
-    /// is new or of another schema version.
+    /// is new or of another schema version. Queries are read with `dictionary`.
     pub fn open(
         dir: PathBuf,
         config: &SearchConfig,
+        dictionary: Arc<Dictionary>,
         clients: Arc<Clients>,
         background: &Background,
     ) -> Result<Arc<Self>, IndexError> {
         analysis::warm_up();
-        dictionary::warm_up();
         let opened = index::open(&dir, config)?;
         let service = Arc::new(Self {
             dir,
@@ -124,6 +139,7 @@ impl SearchService {
             background: background.clone(),
             complete: AtomicBool::new(!opened.needs_rebuild),
             config: config.clone(),
+            dictionary,
         });
         if opened.needs_rebuild {
             service.clone().reindex();
@@ -138,7 +154,7 @@ impl SearchService {
 
     /// Runs a search. Blocking: call it off the reactor.
     pub fn search(&self, params: &SearchParams) -> Result<SearchResponse, ApiError> {
-        let search = params.parse()?;
+        let search = params.parse(&self.dictionary)?;
         let results = self.live().search(&search).map_err(ApiError::internal)?;
         // Each hit is keyed by its offset: the cursor of a page is where the next one starts.
         let rows = results

@@ -7,14 +7,18 @@ use crate::jamo;
 /// A character typed this many times in a row counts once (`ㅋㅋㅋ`, `알바~~~`).
 const RUN: usize = 3;
 
-/// Runs of [`RUN`] or more of one character, cut to one.
+/// Runs of [`RUN`] or more of one character, cut to one; digits stay (`15000원`).
 fn collapse_runs(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     while i < chars.len() {
         let run = chars[i..].iter().take_while(|c| **c == chars[i]).count();
-        let kept = if run >= RUN { 1 } else { run };
+        let kept = if run >= RUN && !chars[i].is_ascii_digit() {
+            1
+        } else {
+            run
+        };
         out.extend(std::iter::repeat_n(chars[i], kept));
         i += run;
     }
@@ -68,10 +72,9 @@ pub fn normalize(text: &str, dictionary: &Dictionary) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dictionary;
 
     fn normalized(text: &str) -> String {
-        normalize(text, dictionary::get()).join(" ")
+        normalize(text, &Dictionary::built_in()).join(" ")
     }
 
     #[test]
@@ -80,6 +83,7 @@ mod tests {
         assert_eq!(normalized("밤 알바"), "밤 알바");
         assert_eq!(normalized("카페 알바ㅋㅋㅋ!!!"), "카페 알바ㅋ!");
         assert_eq!(normalized("Cafe  STAFF"), "cafe staff");
+        assert_eq!(normalized("시급 15000원"), "시급 15000원");
     }
 
     #[test]

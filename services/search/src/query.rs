@@ -11,6 +11,7 @@ use tantivy::schema::IndexRecordOption;
 use time::OffsetDateTime;
 use time::macros::offset;
 
+use crate::dictionary::Dictionary;
 use crate::geo::Circle;
 use crate::ranking::relevance_query;
 use crate::schema::Fields;
@@ -94,7 +95,8 @@ fn parse_instant(field: &str, value: &str, end_of_day: bool) -> Result<OffsetDat
 }
 
 impl SearchParams {
-    pub fn parse(&self) -> Result<Search, ApiError> {
+    /// The checked search, its text read with `dictionary`.
+    pub fn parse(&self, dictionary: &Dictionary) -> Result<Search, ApiError> {
         let text = self
             .q
             .as_deref()
@@ -167,7 +169,7 @@ impl SearchParams {
             })?,
         };
         Ok(Search {
-            understood: text.as_deref().map(understand),
+            understood: text.as_deref().map(|text| understand(text, dictionary)),
             text,
             category: self.category.clone(),
             origin,
@@ -254,7 +256,7 @@ mod tests {
     fn params(pairs: &[(&str, &str)]) -> Result<Search, ApiError> {
         let query: String = pairs.iter().map(|(k, v)| format!("{k}={v}&")).collect();
         let params: SearchParams = serde_urlencoded::from_str(&query).unwrap();
-        params.parse()
+        params.parse(&Dictionary::built_in())
     }
 
     #[test]

@@ -18,8 +18,9 @@ use crate::analysis::{InitialsTokenizer, KeystrokeTokenizer, KoreanTokenizer};
 
 /// Bumped whenever the schema, the analysis or what is indexed changes: an index of another
 /// version is rebuilt. 2: daily wages per paid hour (break time), jobs stored with their break;
-/// 3: 초성, start-slot and wage fields for query understanding.
-pub const SCHEMA_VERSION: u32 = 3;
+/// 3: 초성, start-slot and wage fields for query understanding; 4: what a shift pays a worker
+/// (`pay`) instead of the wage amount, so that a daily amount asked is met by hourly jobs too.
+pub const SCHEMA_VERSION: u32 = 4;
 
 pub const KOREAN: &str = "korean";
 pub const KEYSTROKES: &str = "keystrokes";
@@ -37,7 +38,7 @@ pub struct Fields {
     pub initials: Field,
     pub shift: Field,
     pub wage_kind: Field,
-    pub wage_amount: Field,
+    pub pay: Field,
     pub category: Field,
     pub hourly_wage: Field,
     pub lat: Field,
@@ -61,7 +62,7 @@ pub fn fields(schema: &Schema) -> Fields {
         initials: field("initials"),
         shift: field("shift"),
         wage_kind: field("wage_kind"),
-        wage_amount: field("wage_amount"),
+        pay: field("pay"),
         category: field("category"),
         hourly_wage: field("hourly_wage"),
         lat: field("lat"),
@@ -90,7 +91,7 @@ pub fn build() -> Schema {
     schema.add_text_field("initials", text(INITIALS, false));
     schema.add_text_field("shift", STRING);
     schema.add_text_field("wage_kind", STRING);
-    schema.add_i64_field("wage_amount", INDEXED);
+    schema.add_i64_field("pay", INDEXED);
     schema.add_text_field("category", STRING | FAST);
     schema.add_i64_field("hourly_wage", INDEXED | FAST);
     schema.add_f64_field("lat", INDEXED | FAST);
@@ -119,6 +120,9 @@ pub fn hourly_equivalent(job: &Job) -> i64 {
         WageKind::Daily => job.wage.amount * 60 / i64::from(job.paid_minutes.max(1)),
     }
 }
+
+/// Every slot [`shift_slots`] gives: what a time word of the query can ask for.
+pub const SLOTS: [&str; 7] = ["새벽", "오전", "오후", "저녁", "야간", "주말", "평일"];
 
 /// The slots of the day and week a job starting at `at` falls in, in Korea time: 새벽 (before
 /// 7), 오전 (6–12), 오후 (12–18), 저녁 (17–22), 야간 (from 20 to 6), and 주말 or 평일. Slots
@@ -170,7 +174,7 @@ pub fn document(fields: &Fields, job: &Job) -> TantivyDocument {
         doc.add_text(fields.shift, slot);
     }
     doc.add_text(fields.wage_kind, wage_kind(job.wage.kind));
-    doc.add_i64(fields.wage_amount, job.wage.amount);
+    doc.add_i64(fields.pay, job.pay_per_worker);
     doc.add_text(fields.category, &job.category);
     doc.add_i64(fields.hourly_wage, hourly_equivalent(job));
     doc.add_f64(fields.lat, job.location.lat);

@@ -6,7 +6,7 @@
 //! index; question-like words ([`Dictionary::stop_words`]) are dropped unless nothing else is left.
 
 use crate::analysis::analyze;
-use crate::dictionary::{self, Dictionary, Intent};
+use crate::dictionary::{Dictionary, Intent};
 use crate::jamo;
 use crate::normalize::normalize;
 use crate::romanize;
@@ -31,6 +31,13 @@ pub struct Weighted {
     pub typed: bool,
 }
 
+/// A slot of time a query asks for (`야간`), with the words that name it (`야간`, `밤`, ...).
+#[derive(Debug, Clone, PartialEq)]
+pub struct When {
+    pub slot: String,
+    pub words: Vec<String>,
+}
+
 /// The wage a query asks for.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WageIntent {
@@ -46,14 +53,14 @@ pub struct Understood {
     pub terms: Vec<Weighted>,
     /// The typed words (normalised) that stayed text, for near-miss matching of whole words.
     pub words: Vec<String>,
-    /// The typed terms (whole words, in order), for phrase matching.
+    /// The typed terms (whole words, in order, generic ones left out), for phrase matching.
     pub phrase: Vec<String>,
     /// Initial-consonant words (`ㅊㅅ`).
     pub initials: Vec<String>,
     /// Address words of the regions named.
     pub regions: Vec<String>,
-    /// Shift slots asked for (`오전`, `주말`, ...).
-    pub when: Vec<String>,
+    /// Slots of time asked for (`오전`, `주말`, ...).
+    pub when: Vec<When>,
     pub wage: WageIntent,
 }
 
@@ -65,6 +72,13 @@ impl Understood {
             && self.regions.is_empty()
             && self.when.is_empty()
             && self.wage == WageIntent::default()
+    }
+
+    /// Whether the query names something more specific than a generic word (`알바`): then
+    /// only jobs matching its words (or initials, or regions) are found.
+    pub fn is_specific(&self) -> bool {
+        let typed_meaning = self.terms.iter().any(|t| t.typed && t.weight > GENERIC_WEIGHT);
+        typed_meaning || !self.initials.is_empty() || !self.regions.is_empty()
     }
 
     fn push(&mut self, text: String, weight: f32, typed: bool) {
@@ -85,9 +99,12 @@ impl Understood {
         }
     }
 
-    fn intent(&mut self, intent: &Intent) {
+    fn intent(&mut self, intent: &Intent, dictionary: &Dictionary) {
         match intent {
-            Intent::When(slot) if !self.when.contains(slot) => self.when.push(slot.clone()),
+            Intent::When(slot) if !self.when.iter().any(|w| w.slot == *slot) => self.when.push(When {
+                slot: slot.clone(),
+                words: dictionary.slot_words(slot),
+            }),
             Intent::When(_) => {}
             Intent::WageKind(kind) => self.wage.kind = Some(kind.clone()),
             Intent::HighWage => self.wage.high = true,
@@ -110,24 +127,64 @@ impl Understood {
     }
 }
 
-/// A wage amount as people type it: `12만원`, `15만`, `1만5천원`, `15,000원`, `15000`.
+/// A wage amount as people type it, in digits, Korean numerals or both: `12만원`, `15만`,
+/// `1만5천원`, `15,000원`, `15000`, `만오천원`, `십이만원`.
 fn parse_amount(word: &str) -> Option<i64> {
-    let word = word.trim_end_matches('원').replace(',', "");
-    if !word.starts_with(|c: char| c.is_ascii_digit()) {
+    let (word, won) = match word.strip_suffix('원') {
+        Some(bare) => (bare.replace(',', ""), true),
+        None => (word.replace(',', ""), false),
+    };
+    // Korean numerals are parts of common words too (이사, 오전, 이천 the city): without digits
+    // or 원, only a word of two or more numerals with a 만 in it counts (만오천, 십이만).
+    let digits = word.starts_with(|c: char| c.is_ascii_digit());
+    let sized = word.chars().count() >= 2 && word.contains('만');
+    if word.is_empty() || !(digits || won || sized) {
         return None;
     }
-    let number = |s: &str| -> Option<i64> {
-        match s.strip_suffix('천') {
-            Some(thousands) => Some(thousands.parse::<i64>().ok()? * 1000),
-            None if s.is_empty() => Some(0),
-            None => s.parse().ok(),
-        }
-    };
-    let amount = match word.split_once('만') {
-        Some((tens_of_thousands, rest)) => tens_of_thousands.parse::<i64>().ok()?.checked_mul(10_000)? + number(rest)?,
-        None => number(&word)?,
-    };
+    let amount = korean_number(&word)?;
     (1000..=10_000_000).contains(&amount).then_some(amount)
+}
+
+/// The value of a number written with digits and Korean numerals (`1만5천`, `만오천`, `십이만`).
+fn korean_number(text: &str) -> Option<i64> {
+    let (mut total, mut section, mut digits): (i64, i64, Option<i64>) = (0, 0, None);
+    for c in text.chars() {
+        let digit = match c {
+            '0'..='9' => {
+                let value = i64::from(c.to_digit(10)?);
+                digits = Some(digits.unwrap_or(0).checked_mul(10)?.checked_add(value)?);
+                continue;
+            }
+            '일' => 1,
+            '이' => 2,
+            '삼' => 3,
+            '사' => 4,
+            '오' => 5,
+            '육' => 6,
+            '칠' => 7,
+            '팔' => 8,
+            '구' => 9,
+            '십' | '백' | '천' => {
+                let unit = match c {
+                    '십' => 10,
+                    '백' => 100,
+                    _ => 1000,
+                };
+                section = section.checked_add(digits.take().unwrap_or(1).checked_mul(unit)?)?;
+                continue;
+            }
+            '만' => {
+                let tens_of_thousands = section + digits.take().unwrap_or(0);
+                let tens_of_thousands = if tens_of_thousands == 0 { 1 } else { tens_of_thousands };
+                total = total.checked_add(tens_of_thousands.checked_mul(10_000)?)?;
+                section = 0;
+                continue;
+            }
+            _ => return None,
+        };
+        digits = Some(digit);
+    }
+    total.checked_add(section)?.checked_add(digits.unwrap_or(0))
 }
 
 /// Whether a word is Latin letters (and hyphens) only.
@@ -135,9 +192,8 @@ fn is_latin(word: &str) -> bool {
     word.chars().any(|c| c.is_ascii_alphabetic()) && word.chars().all(|c| c.is_ascii_alphabetic() || c == '-')
 }
 
-/// What `text` asks for.
-pub fn understand(text: &str) -> Understood {
-    let dictionary = dictionary::get();
+/// What `text` asks for, read with `dictionary`.
+pub fn understand(text: &str, dictionary: &Dictionary) -> Understood {
     let mut understood = Understood::default();
     let mut stopped = Vec::new();
     for word in normalize(text, dictionary) {
@@ -154,10 +210,8 @@ pub fn understand(text: &str) -> Understood {
             continue;
         }
         if let Some(intent) = dictionary.intents.get(bare) {
-            understood.intent(intent);
-            if !matches!(intent, Intent::When(_)) {
-                continue;
-            }
+            understood.intent(intent, dictionary);
+            continue;
         }
         understood.expand(bare, 1.0, dictionary);
         if is_latin(bare) && !dictionary.knows(bare) {
@@ -173,10 +227,8 @@ pub fn understand(text: &str) -> Understood {
                 continue;
             }
             if let Some(intent) = dictionary.intents.get(&term.text) {
-                understood.intent(intent);
-                if !matches!(intent, Intent::When(_)) {
-                    continue;
-                }
+                understood.intent(intent, dictionary);
+                continue;
             }
             let generic = if dictionary.generic.contains(&term.text) {
                 GENERIC_WEIGHT
@@ -185,7 +237,8 @@ pub fn understand(text: &str) -> Understood {
             };
             let weight = generic * if term.part { PART_WEIGHT } else { 1.0 };
             understood.expand(&term.text, weight, dictionary);
-            if !term.part {
+            // Generic words carry little meaning: their order in a title says nothing either.
+            if !term.part && generic == 1.0 {
                 understood.phrase.push(term.text.clone());
             }
             understood.push(term.text, weight, true);
@@ -211,6 +264,10 @@ pub fn understand(text: &str) -> Understood {
 mod tests {
     use super::*;
 
+    fn understand(text: &str) -> Understood {
+        super::understand(text, &Dictionary::built_in())
+    }
+
     fn texts(understood: &Understood) -> Vec<&str> {
         understood.terms.iter().map(|t| t.text.as_str()).collect()
     }
@@ -232,7 +289,8 @@ mod tests {
         let understood = understand("일당 12만원 주말 현장");
         assert_eq!(understood.wage.kind.as_deref(), Some("daily"));
         assert_eq!(understood.wage.amount, Some(120_000));
-        assert_eq!(understood.when, ["주말"]);
+        assert_eq!(understood.when[0].slot, "주말");
+        assert!(understood.when[0].words.contains(&"토요일".to_owned()));
         assert!(!texts(&understood).contains(&"일당"));
         assert!(understand("시급 센 행사").wage.high);
         assert_eq!(understand("7만원").wage.kind.as_deref(), Some("daily"));
@@ -245,10 +303,27 @@ mod tests {
             ("15만", 150_000),
             ("1만5천원", 15_000),
             ("15,000원", 15_000),
+            ("만오천원", 15_000),
+            ("만팔천원", 18_000),
+            ("십이만원", 120_000),
+            ("십오만", 150_000),
+            ("1만2천", 12_000),
+            ("이만원", 20_000),
         ] {
             assert_eq!(parse_amount(typed), Some(won), "{typed}");
         }
-        for typed in ["만원", "3", "카페", "99999999999만"] {
+        for typed in [
+            "3",
+            "카페",
+            "99999999999만",
+            "이사",
+            "오전",
+            "일당",
+            "천안",
+            "이천",
+            "사천",
+            "만",
+        ] {
             assert_eq!(parse_amount(typed), None, "{typed}");
         }
     }
