@@ -16,7 +16,7 @@ use time::format_description::well_known::Rfc3339;
 use tokio_tungstenite::tungstenite::Message as Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use crate::helpers::{Account, TestApp, WebSocket, problem, spawn_app_with, start};
+use crate::helpers::{Account, TestApp, WebSocket, pings_until_close, problem, spawn_app_with, start, until_none_left};
 
 /// How long a test waits for a frame it expects.
 const FRAME_WAIT: Duration = Duration::from_secs(10);
@@ -665,27 +665,15 @@ async fn the_server_pings_and_closes_a_silent_socket() {
         health["services"]["chat"]["connections"].as_u64().unwrap()
     };
     assert_eq!(connections().await, 1);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while connections().await > 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the silent socket was never closed"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let mut pings = 0;
-    let close = loop {
-        match tokio::time::timeout(FRAME_WAIT, silent.next())
-            .await
-            .expect("the close in time")
-        {
-            Some(Ok(Frame::Ping(_))) => pings += 1,
-            Some(Ok(Frame::Close(close))) => break close,
-            other => panic!("expected pings, then the close; got {other:?}"),
-        }
-    };
+    until_none_left(
+        "the silent socket was never closed",
+        Duration::from_secs(10),
+        connections,
+    )
+    .await;
+    let (pings, close) = pings_until_close(&mut silent, FRAME_WAIT).await;
     assert!(pings >= 1, "the server pinged before giving up");
-    assert_eq!(close.expect("a close code").code, CloseCode::Normal);
+    assert_eq!(close, Some(CloseCode::Normal));
 }
 
 #[tokio::test]

@@ -379,3 +379,34 @@ pub async fn spawn_tls_app() -> (TestApp, reqwest::Client) {
         .unwrap();
     (app, client)
 }
+
+/// Polls `count` every 50 ms until it is 0; fails the test, naming `what`, after `patience`.
+pub async fn until_none_left(what: &str, patience: Duration, mut count: impl AsyncFnMut() -> u64) {
+    let deadline = tokio::time::Instant::now() + patience;
+    while count().await > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Reads a client that answers nothing until the server gives up on it: how many pings it was
+/// sent before, and the close code (text frames in between are skipped).
+pub async fn pings_until_close(
+    socket: &mut WebSocket,
+    patience: Duration,
+) -> (usize, Option<tungstenite::protocol::frame::coding::CloseCode>) {
+    use futures::StreamExt;
+    use tungstenite::Message;
+    let mut pings = 0;
+    loop {
+        match tokio::time::timeout(patience, socket.next())
+            .await
+            .expect("the close in time")
+        {
+            Some(Ok(Message::Ping(_))) => pings += 1,
+            Some(Ok(Message::Text(_))) => {}
+            Some(Ok(Message::Close(close))) => return (pings, close.map(|close| close.code)),
+            other => panic!("expected pings, then the close; got {other:?}"),
+        }
+    }
+}

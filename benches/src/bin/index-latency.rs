@@ -20,12 +20,15 @@ fn rfc3339(at: time::OffsetDateTime) -> String {
         .expect("formats")
 }
 
-/// A word of Latin letters of its own for job `n` ("probe" + n in base 26): the analyser keeps
-/// it whole, where digits would be cut off.
+/// A word of Latin letters of its own for job `n` ("probe" + n in base 26, each letter followed
+/// by a vowel): the analyser keeps it whole, where digits would be cut off, and no letter comes
+/// three times in a row, which query normalisation would collapse as a phone-typing slip.
 fn letters(mut n: usize) -> String {
     let mut word = String::from("probe");
     loop {
-        word.push((b'a' + (n % 26) as u8) as char);
+        let letter = (b'a' + (n % 26) as u8) as char;
+        word.push(letter);
+        word.push(if letter == 'o' { 'u' } else { 'o' });
         n /= 26;
         if n == 0 {
             return word;
