@@ -3,10 +3,9 @@
 //! own thread (`write_blocking`), half through the store's writer thread (`write`, as services do). Every acknowledged write must be on
 //! disk, none twice, and none of the writes that failed on purpose.
 
+mod support;
+
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
-use std::process::{Command, Stdio};
 
 use onetime_storage::{Direction, StorageError, Store, StoreSpec, Table, WriteTx, outbox};
 
@@ -20,7 +19,6 @@ const ROWS: Table<String, u64> = Table::new("rows");
 /// How many writes were applied: a write applied twice, or half, would leave it off the count.
 const COUNT: Table<String, u64> = Table::new("count");
 const CLIENTS: u64 = 32;
-const CHILD_DIR: &str = "BATCHED_WRITES_CHILD_DIR";
 
 /// Every seventh write of a client fails after writing: its writes must vanish from the batch.
 fn fails(n: u64) -> bool {
@@ -45,8 +43,8 @@ fn write(key: String, n: u64) -> impl FnOnce(&WriteTx) -> Result<(), StorageErro
 /// 32 clients write until killed, printing the key of every write that returned `Ok`.
 #[test]
 fn burst_child() {
-    let Ok(dir) = std::env::var(CHILD_DIR) else { return };
-    let store = Store::open(Path::new(&dir), &SPEC).unwrap();
+    let Some(dir) = support::child_dir() else { return };
+    let store = Store::open(&dir, &SPEC).unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .build()
@@ -64,9 +62,7 @@ fn burst_child() {
                         runtime.block_on(store.write(write(key.clone(), n)))
                     };
                     if written.is_ok() {
-                        let mut out = stdout.lock().unwrap();
-                        writeln!(out, "{key}").unwrap();
-                        out.flush().unwrap();
+                        support::acknowledge(stdout, &key);
                     }
                 }
             });
@@ -77,24 +73,7 @@ fn burst_child() {
 #[test]
 fn a_kill_mid_burst_loses_no_acknowledged_write_and_doubles_none() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "burst_child", "--nocapture", "--test-threads=1"])
-        .env(CHILD_DIR, dir.path())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut acked = BTreeSet::new();
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        if line.contains('-') && !line.contains(' ') {
-            acked.insert(line);
-        }
-        if acked.len() >= 5_000 {
-            break;
-        }
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let acked = support::acknowledged_until_killed("burst_child", dir.path(), 5_000);
 
     let store = Store::open(dir.path(), &SPEC).unwrap();
     let (rows, count, events) = store

@@ -1,9 +1,8 @@
 //! Group commit under concurrency and across a crash: a write that returned `Ok` is on disk.
 
+mod support;
+
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
-use std::process::{Command, Stdio};
 
 use onetime_storage::{Direction, StorageError, Store, StoreSpec, Table};
 
@@ -46,14 +45,12 @@ fn concurrent_writers_all_commit_and_failures_stay_isolated() {
     assert!(rows.iter().all(|(_, n)| n % 10 != 9));
 }
 
-const CHILD_DIR: &str = "GROUP_COMMIT_CHILD_DIR";
-
 /// Runs only as the child of `acknowledged_writes_survive_a_kill`: writes from several threads
 /// and prints the key of every write that returned `Ok`, until killed.
 #[test]
 fn crash_child() {
-    let Ok(dir) = std::env::var(CHILD_DIR) else { return };
-    let store = Store::open(Path::new(&dir), &SPEC).unwrap();
+    let Some(dir) = support::child_dir() else { return };
+    let store = Store::open(&dir, &SPEC).unwrap();
     let stdout = std::sync::Mutex::new(std::io::stdout());
     std::thread::scope(|scope| {
         for writer in 0..WRITERS {
@@ -62,9 +59,7 @@ fn crash_child() {
                 for n in 0u64.. {
                     let key = format!("{writer}-{n}");
                     store.write_blocking(|tx| ROWS.insert(tx, &key, &n)).unwrap();
-                    let mut out = stdout.lock().unwrap();
-                    writeln!(out, "{key}").unwrap();
-                    out.flush().unwrap();
+                    support::acknowledge(stdout, &key);
                 }
             });
         }
@@ -74,24 +69,7 @@ fn crash_child() {
 #[test]
 fn acknowledged_writes_survive_a_kill() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
-        .env(CHILD_DIR, dir.path())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut acked = BTreeSet::new();
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        if line.contains('-') && !line.contains(' ') {
-            acked.insert(line);
-        }
-        if acked.len() >= 2_000 {
-            break;
-        }
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let acked = support::acknowledged_until_killed("crash_child", dir.path(), 2_000);
 
     let store = Store::open(dir.path(), &SPEC).unwrap();
     let stored: BTreeSet<String> = store
