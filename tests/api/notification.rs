@@ -967,7 +967,7 @@ mod every_kind {
     async fn spawn_payments_app() -> TestApp {
         spawn_app_with(|c| {
             c.gateway.rate_limit.enabled = false;
-            c.set("payments.sandbox_payout_delay_ms", 50);
+            c.set("payments.sandbox_payout_delay_seconds", 1);
         })
         .await
     }
