@@ -4,7 +4,8 @@
 //!
 //! Kept in memory, updated with the index: a job's phrases count while it is open.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use crate::analysis::analyze;
 use crate::jamo;
@@ -12,15 +13,18 @@ use crate::jamo;
 /// Most suggestions returned.
 pub const MAX_SUGGESTIONS: usize = 10;
 
+/// Every phrase is stored once and shared (`Arc<str>`) by the maps that name it: a store of
+/// hundreds of thousands of open jobs keeps this in memory, and copies per map and per job were
+/// most of what it cost.
 #[derive(Default)]
 pub struct Suggester {
     /// Phrase → number of open jobs that use it.
-    counts: HashMap<String, u32>,
+    counts: HashMap<Arc<str>, u32>,
     /// (keystrokes, phrase) and (initials, phrase), for prefix ranges.
-    by_keys: BTreeMap<(String, String), ()>,
-    by_initials: BTreeMap<(String, String), ()>,
+    by_keys: BTreeSet<(Box<str>, Arc<str>)>,
+    by_initials: BTreeSet<(Box<str>, Arc<str>)>,
     /// The phrases each open job contributed, to take them back when it closes.
-    by_job: HashMap<String, Vec<String>>,
+    by_job: HashMap<Box<str>, Box<[Arc<str>]>>,
 }
 
 /// What a job contributes: its whole title, the nouns of its title, its category name.
@@ -41,16 +45,25 @@ impl Suggester {
     /// Counts `job_id`'s phrases (replacing what it contributed before).
     pub fn add(&mut self, job_id: &str, title: &str, category_name: &str) {
         self.remove(job_id);
-        let phrases = phrases(title, category_name);
-        for phrase in &phrases {
-            let count = self.counts.entry(phrase.clone()).or_insert(0);
-            *count += 1;
-            if *count == 1 {
-                self.by_keys.insert((jamo::keystrokes(phrase), phrase.clone()), ());
-                self.by_initials.insert((jamo::initials(phrase), phrase.clone()), ());
-            }
+        let shared: Vec<Arc<str>> = phrases(title, category_name)
+            .into_iter()
+            .map(|phrase| self.count_in(&phrase))
+            .collect();
+        self.by_job.insert(job_id.into(), shared.into_boxed_slice());
+    }
+
+    /// Counts one more use of `phrase`; answers the shared copy of it.
+    fn count_in(&mut self, phrase: &str) -> Arc<str> {
+        if let Some((shared, count)) = self.counts.get_key_value(phrase) {
+            let shared = shared.clone();
+            self.counts.insert(shared.clone(), count + 1);
+            return shared;
         }
-        self.by_job.insert(job_id.to_owned(), phrases);
+        let shared: Arc<str> = phrase.into();
+        self.counts.insert(shared.clone(), 1);
+        self.by_keys.insert((jamo::keystrokes(phrase).into(), shared.clone()));
+        self.by_initials.insert((jamo::initials(phrase).into(), shared.clone()));
+        shared
     }
 
     /// Takes back what `job_id` contributed.
@@ -65,8 +78,8 @@ impl Suggester {
             *count -= 1;
             if *count == 0 {
                 self.counts.remove(&phrase);
-                self.by_keys.remove(&(jamo::keystrokes(&phrase), phrase.clone()));
-                self.by_initials.remove(&(jamo::initials(&phrase), phrase));
+                self.by_keys.remove(&(jamo::keystrokes(&phrase).into(), phrase.clone()));
+                self.by_initials.remove(&(jamo::initials(&phrase).into(), phrase));
             }
         }
     }
@@ -77,7 +90,7 @@ impl Suggester {
         if typed.is_empty() {
             return Vec::new();
         }
-        let (index, prefix) = if jamo::is_initials(typed) {
+        let (index, prefix): (_, String) = if jamo::is_initials(typed) {
             (
                 &self.by_initials,
                 typed.chars().filter(|c| !c.is_whitespace()).collect(),
@@ -85,10 +98,10 @@ impl Suggester {
         } else {
             (&self.by_keys, jamo::keystrokes(typed))
         };
-        let mut found: Vec<(&String, u32)> = index
-            .range((prefix.clone(), String::new())..)
-            .take_while(|((keys, _), _)| keys.starts_with(&prefix))
-            .map(|((_, phrase), _)| (phrase, self.counts.get(phrase).copied().unwrap_or(0)))
+        let mut found: Vec<(&Arc<str>, u32)> = index
+            .range((Box::from(prefix.as_str()), Arc::from(""))..)
+            .take_while(|(keys, _)| keys.starts_with(prefix.as_str()))
+            .map(|(_, phrase)| (phrase, self.counts.get(phrase).copied().unwrap_or(0)))
             .collect();
         found.sort_by(|a, b| {
             b.1.cmp(&a.1)
@@ -98,7 +111,7 @@ impl Suggester {
         found
             .into_iter()
             .take(MAX_SUGGESTIONS)
-            .map(|(phrase, _)| phrase.clone())
+            .map(|(phrase, _)| phrase.to_string())
             .collect()
     }
 }

@@ -117,14 +117,27 @@ impl Understood {
         for alternative in alternatives {
             self.push_text(alternative, weight * SYNONYM_WEIGHT);
         }
-        if let Some(words) = dictionary.regions.get(word) {
-            for region in words {
-                if !self.regions.contains(region) {
-                    self.regions.push(region.clone());
-                }
+        let named = dictionary.regions.get(word).cloned().unwrap_or_default();
+        let as_typed = is_place_name(word).then(|| word.to_owned());
+        for region in named.into_iter().chain(as_typed) {
+            if !self.regions.contains(&region) {
+                self.regions.push(region);
             }
         }
     }
+}
+
+/// A word shaped like the name of an administrative area or a station as addresses write it
+/// (`마포구`, `수원시`, `역삼동`, `홍대입구역`): a region in its own right, so that an address naming
+/// it counts as a region match and not only as one more word in a long text field, whose weight
+/// would shift with the index's statistics.
+fn is_place_name(word: &str) -> bool {
+    let syllables = word.chars().count();
+    jamo::is_syllables(word)
+        && (3..=6).contains(&syllables)
+        && ['시', '군', '구', '동', '읍', '면', '역']
+            .iter()
+            .any(|end| word.ends_with(*end))
 }
 
 /// A wage amount as people type it, in digits, Korean numerals or both: `12만원`, `15만`,
@@ -325,6 +338,16 @@ mod tests {
             "만",
         ] {
             assert_eq!(parse_amount(typed), None, "{typed}");
+        }
+    }
+
+    #[test]
+    fn place_names_as_addresses_write_them_are_regions() {
+        for word in ["마포구", "수원시", "역삼동", "홍대입구역", "가평군"] {
+            assert!(is_place_name(word), "{word}");
+        }
+        for word in ["중구", "친구", "운동", "편의점", "바리스타", "gangnam", "마포"] {
+            assert!(!is_place_name(word), "{word}");
         }
     }
 
