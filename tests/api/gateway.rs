@@ -433,7 +433,7 @@ async fn shutdown_lets_a_request_in_flight_finish_and_accepts_no_more() {
 
 #[tokio::test]
 async fn a_store_file_mostly_free_is_compacted_at_start_up_and_health_shows_its_free_share() {
-    use onetime_storage::{StorageError, Store, Table};
+    use onetime_storage::{Store, Table};
     const SCRATCH: Table<u64, String> = Table::new("scratch");
 
     // A job store that once held 8 MB it no longer needs (a drained backlog, say).
@@ -447,10 +447,7 @@ async fn a_store_file_mostly_free_is_compacted_at_start_up_and_health_shows_its_
             .await
             .unwrap();
     }
-    jobs.write(|tx| SCRATCH.remove_range(tx, ..).map(drop))
-        .await
-        .map_err(|e: StorageError| e)
-        .unwrap();
+    jobs.write(|tx| SCRATCH.remove_range(tx, ..).map(drop)).await.unwrap();
     let grown = std::fs::metadata(jobs.path()).unwrap().len();
     assert!(grown > 8 << 20, "{grown}");
     drop(jobs);
