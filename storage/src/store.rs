@@ -467,6 +467,44 @@ mod tests {
             .unwrap();
     }
 
+    /// redb's closing commit saves its allocator state; on a densely packed file it once grew
+    /// the file to twice its size (fixed in redb 4.6). The file's apparent size must stay
+    /// within a quarter of what is live, and of what the file system holds for it.
+    #[test]
+    fn a_compacted_store_stays_compact_after_closing() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &spec(1, &[])).unwrap();
+        let row = "y".repeat(1000);
+        let key = |i: u64| format!("{i:06}{row}");
+        for chunk in 0..20 {
+            store
+                .write_blocking(|tx| {
+                    (chunk * 1000..(chunk + 1) * 1000).try_for_each(|i| COUNTER.insert(tx, &key(i), &i).map(drop))
+                })
+                .unwrap();
+        }
+        store
+            .write_blocking(|tx| {
+                (0..20_000)
+                    .step_by(3)
+                    .try_for_each(|i| COUNTER.remove(tx, &key(i)).map(drop))
+            })
+            .unwrap();
+        store.compact().unwrap();
+        let live = store.space().expect("measured by the compaction").allocated_bytes;
+        let path = store.path().to_owned();
+        drop(store);
+        let file = std::fs::metadata(&path).unwrap();
+        assert!(file.len() <= live + live / 4, "{} bytes for {live} live", file.len());
+        let held = file.blocks() * 512;
+        assert!(
+            file.len() <= held + held / 4,
+            "{} bytes apparent, {held} held",
+            file.len()
+        );
+    }
+
     #[tokio::test]
     async fn the_file_closes_when_the_last_handle_goes_after_a_queued_write() {
         let dir = tempfile::tempdir().unwrap();
