@@ -22,6 +22,29 @@ impl Key for String {
     }
 }
 
+/// As they are: byte strings already sort by their bytes.
+impl Key for Vec<u8> {
+    fn encode(&self) -> Vec<u8> {
+        self.clone()
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, String> {
+        Ok(bytes.to_vec())
+    }
+}
+
+/// Its 16 bytes rather than the 36 characters of its text: ids are in many index entries.
+/// Byte order is the order of the text, and for UUIDv7 the order of creation.
+impl Key for uuid::Uuid {
+    fn encode(&self) -> Vec<u8> {
+        self.as_bytes().to_vec()
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, String> {
+        uuid::Uuid::from_slice(bytes).map_err(|e| e.to_string())
+    }
+}
+
 /// Big-endian, so byte order is numeric order.
 impl Key for u64 {
     fn encode(&self) -> Vec<u8> {
@@ -71,6 +94,21 @@ mod tests {
         keys.sort();
         let decoded: Vec<u64> = keys.iter().map(|k| u64::decode(k).unwrap()).collect();
         assert_eq!(decoded, [1, 2, 300, 70_000]);
+    }
+
+    #[test]
+    fn uuid_keys_sort_as_their_text() {
+        let ids: Vec<uuid::Uuid> = (1..50u128)
+            .map(|i| uuid::Uuid::from_u128(i.wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835)))
+            .collect();
+        let mut by_bytes = ids.clone();
+        by_bytes.sort_by_key(Key::encode);
+        let mut by_text = ids;
+        by_text.sort_by_key(ToString::to_string);
+        assert_eq!(by_bytes, by_text);
+        let id = by_text[0];
+        assert_eq!(uuid::Uuid::decode(&id.encode()).unwrap(), id);
+        assert!(uuid::Uuid::decode(b"short").is_err());
     }
 
     #[test]

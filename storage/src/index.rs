@@ -52,6 +52,11 @@ impl<I: Key, P: Key> Index<I, P> {
         tx.raw_remove(self.name, &self.entry(indexed, primary)).map(drop)
     }
 
+    /// Removes every entry (a migration that changes how entries are keyed starts over).
+    pub fn clear(&self, tx: &WriteTx) -> Result<u64, StorageError> {
+        tx.raw_remove_range(self.name, (Bound::Unbounded, Bound::Unbounded))
+    }
+
     /// Moves `primary` from `old` to `new` (either may be absent).
     pub fn update(&self, tx: &WriteTx, old: Option<&I>, new: Option<&I>, primary: &P) -> Result<(), StorageError> {
         if let Some(old) = old {

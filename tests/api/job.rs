@@ -540,6 +540,10 @@ async fn lists_filter_and_page_newest_first_and_hide_cancelled_jobs() {
     );
     assert_eq!(list("?category=food-cafe&status=open").await, newest_first(&[0, 2]));
     assert_eq!(list("?category=office").await, Vec::<String>::new());
+    // Employer ids match exactly, whatever shape they have.
+    assert_eq!(list("?employerId=someone-else").await, Vec::<String>::new());
+    let upper = format!("?employerId={}", employer_a.id.to_uppercase());
+    assert_eq!(list(&upper).await, Vec::<String>::new());
     assert_eq!(list("?status=completed").await, Vec::<String>::new());
     assert_eq!(app.get(&format!("/jobs/{cancelled}")).await.status(), 404);
 
@@ -566,6 +570,8 @@ async fn lists_filter_and_page_newest_first_and_hide_cancelled_jobs() {
         "?limit=101",
         "?limit=many",
         "?cursor=not-a-cursor!",
+        // Well-formed base64 of a text that names no job ("not-a-job-id").
+        "?cursor=bm90LWEtam9iLWlk",
         "?status=cancelled",
         "?status=sleeping",
     ] {

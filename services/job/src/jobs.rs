@@ -58,7 +58,7 @@ impl Jobs {
     /// Visible jobs matching `filter`, newest first.
     pub async fn list(&self, filter: JobFilter, page: PageRequest) -> Result<Page<Job>, JobError> {
         let query = filter.parse()?;
-        Ok(self.store.read(move |tx| store::jobs(tx, &query, &page)).await?)
+        self.store.read(move |tx| store::jobs(tx, &query, &page)).await
     }
 
     /// `employer_id` posts a job; `job.created` follows.

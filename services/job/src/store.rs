@@ -11,6 +11,7 @@ use onetime_common::events::new_id;
 use onetime_common::paging::{Page, PageRequest};
 use onetime_storage::{Direction, Index, Migration, ReadTx, Readable, Record, StorageError, StoreSpec, Table, WriteTx};
 use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
 
 use crate::domain::{
     Application, ApplicationMessage, ApplicationStatus, Category, CategoryName, CategorySlug, DEFAULT_CATEGORIES, Job,
@@ -21,18 +22,26 @@ use crate::events;
 
 pub const SPEC: StoreSpec = StoreSpec {
     name: "jobs",
-    schema_version: 2,
-    migrations: &[Migration {
-        to_version: 2,
-        description: "jobs gain break time: jobs posted before it have a break of 0 minutes",
-        apply: migrate_break_minutes,
-    }],
+    schema_version: 3,
+    migrations: &[
+        Migration {
+            to_version: 2,
+            description: "jobs gain break time: jobs posted before it have a break of 0 minutes",
+            apply: migrate_break_minutes,
+        },
+        Migration {
+            to_version: 3,
+            description: "the job listing index is keyed by ids' 16 bytes rather than their text",
+            apply: rebuild_listing,
+        },
+    ],
 };
 
 const JOBS: Table<String, Job> = Table::new("jobs");
 /// Every visible job under each combination of the list filters it matches (see
-/// [`listing_keys`]), so that any filtered list, newest first, is one walk of one index.
-const LISTING: Index<String, String> = Index::new("jobs.listing");
+/// [`listing_keys`]), so that any filtered list, newest first, is one walk of one index. A job
+/// is in eight of them, so their keys are bytes: ids as their 16 bytes, not 36 characters.
+const LISTING: Index<Vec<u8>, Uuid> = Index::new("jobs.listing");
 /// Jobs awaiting completion, keyed by `endsAt` (Unix seconds, zero-padded) and id: the
 /// scheduler's queue.
 const AWAITING: Table<String, String> = Table::new("jobs.awaiting_completion");
@@ -52,24 +61,51 @@ pub struct JobQuery {
     pub employer_id: Option<String>,
 }
 
-/// The index key of one filter combination. The employer id, the only free-form part, comes
-/// last and is the only part without a trailing `&`, so no two combinations share a key.
-fn listing_key(status: Option<JobStatus>, category: Option<&str>, employer_id: Option<&str>) -> String {
-    let mut key = String::new();
-    if let Some(status) = status {
-        key.push_str(&format!("s={}&", status.as_str()));
-    }
+/// The index key of one filter combination. A byte says which filters follow: the status (one
+/// byte), the category (ended by a 0 byte, which slugs never hold), the employer's id (its 16
+/// bytes when it is a UUID as this platform writes them, else its text). The employer comes
+/// last, the one part of free length, so no two combinations share a key.
+fn listing_key(status: Option<JobStatus>, category: Option<&str>, employer_id: Option<&str>) -> Vec<u8> {
+    let employer_uuid = employer_id.and_then(|id| Uuid::try_parse(id).ok().filter(|uuid| uuid.to_string() == id));
+    let present = u8::from(status.is_some())
+        | u8::from(category.is_some()) << 1
+        | u8::from(employer_uuid.is_some()) << 2
+        | u8::from(employer_id.is_some() && employer_uuid.is_none()) << 3;
+    let mut key = vec![present];
+    key.extend(status.map(status_byte));
     if let Some(category) = category {
-        key.push_str(&format!("c={category}&"));
+        key.extend_from_slice(category.as_bytes());
+        key.push(0);
     }
-    if let Some(employer_id) = employer_id {
-        key.push_str(&format!("e={employer_id}"));
+    match (employer_uuid, employer_id) {
+        (Some(uuid), _) => key.extend_from_slice(uuid.as_bytes()),
+        (None, Some(text)) => key.extend_from_slice(text.as_bytes()),
+        (None, None) => {}
     }
     key
 }
 
+/// A status as one byte of an index key. Stored, so never renumber.
+fn status_byte(status: JobStatus) -> u8 {
+    match status {
+        JobStatus::Open => 1,
+        JobStatus::Filled => 2,
+        JobStatus::Closed => 3,
+        JobStatus::Completed => 4,
+        JobStatus::Cancelled => 5,
+    }
+}
+
+/// An id this service made ([`new_id`]); one that is not a UUID means a damaged store.
+fn stored_id(id: &str) -> Result<Uuid, StorageError> {
+    Uuid::parse_str(id).map_err(|e| StorageError::Decode {
+        table: JOBS.name().to_owned(),
+        reason: format!("job id `{id}`: {e}"),
+    })
+}
+
 /// The keys `job` is listed under: all eight filter combinations it matches, none when hidden.
-fn listing_keys(job: &Job) -> Vec<String> {
+fn listing_keys(job: &Job) -> Vec<Vec<u8>> {
     if !job.is_visible() {
         return Vec::new();
     }
@@ -94,12 +130,13 @@ fn awaiting_key(job: &Job) -> Option<String> {
 /// Writes `job`, moving its index entries from how it was (`before`) to how it is.
 fn save_job(tx: &WriteTx, before: Option<&Job>, job: &Job) -> Result<(), StorageError> {
     let id = job.id().to_owned();
+    let listed_id = stored_id(&id)?;
     let (old, new) = (before.map(listing_keys).unwrap_or_default(), listing_keys(job));
     for key in old.iter().filter(|k| !new.contains(k)) {
-        LISTING.remove(tx, key, &id)?;
+        LISTING.remove(tx, key, &listed_id)?;
     }
     for key in new.iter().filter(|k| !old.contains(k)) {
-        LISTING.insert(tx, key, &id)?;
+        LISTING.insert(tx, key, &listed_id)?;
     }
     let (old, new) = (before.and_then(awaiting_key), awaiting_key(job));
     if old != new {
@@ -132,6 +169,17 @@ fn migrate_break_minutes(tx: &WriteTx) -> Result<(), StorageError> {
             terms.entry("breakMinutes").or_insert(0.into());
         }
         RAW_JOBS.insert(tx, &id, &job)?;
+    }
+    Ok(())
+}
+
+/// Lists every job again under keys of the current shape.
+fn rebuild_listing(tx: &WriteTx) -> Result<(), StorageError> {
+    LISTING.clear(tx)?;
+    for (id, job) in JOBS.range(tx, .., Direction::Forward, usize::MAX)? {
+        for key in listing_keys(&job) {
+            LISTING.insert(tx, &key, &stored_id(&id)?)?;
+        }
     }
     Ok(())
 }
@@ -271,9 +319,27 @@ pub fn application_of(tx: &ReadTx, job_id: &str, worker_id: &str) -> Result<Opti
 }
 
 /// A page of visible jobs matching `query`, newest first.
-pub fn jobs(tx: &ReadTx, query: &JobQuery, page: &PageRequest) -> Result<Page<Job>, StorageError> {
+pub fn jobs(tx: &ReadTx, query: &JobQuery, page: &PageRequest) -> Result<Page<Job>, JobError> {
+    if query
+        .category
+        .as_deref()
+        .is_some_and(|category| category.contains('\0'))
+    {
+        // No category's slug holds one (and a listing key could not tell where it ends).
+        return Ok(page.page(Vec::new(), Job::id));
+    }
+    let after = match page.after.as_deref().map(Uuid::parse_str).transpose() {
+        Ok(after) => after,
+        Err(_) => {
+            return Err(JobError::BadQuery(
+                "query parameter `cursor` is not a cursor of this list",
+            ));
+        }
+    };
     let key = listing_key(query.status, query.category.as_deref(), query.employer_id.as_deref());
-    newest_first(tx, &LISTING, key, &JOBS, page, Job::id)
+    let ids = LISTING.lookup(tx, &key, after.as_ref(), Direction::Reverse, page.fetch())?;
+    let jobs = JOBS.get_many(tx, ids.iter().map(Uuid::to_string))?;
+    Ok(page.page(jobs, Job::id))
 }
 
 /// The page of `table`'s records whose ids `index` files under `key`, newest first.
@@ -292,10 +358,9 @@ fn newest_first<V: Record>(
 /// Up to `limit` open jobs with ids after `after`, in id order: for other services' reads.
 pub fn open_jobs(tx: &ReadTx, after: Option<&str>, limit: usize) -> Result<Vec<Job>, StorageError> {
     let key = listing_key(Some(JobStatus::Open), None, None);
-    let after = after.map(str::to_owned);
+    let after = after.map(stored_id).transpose()?;
     let ids = LISTING.lookup(tx, &key, after.as_ref(), Direction::Forward, limit)?;
-    let jobs = JOBS.get_many(tx, ids)?;
-    Ok(jobs)
+    JOBS.get_many(tx, ids.iter().map(Uuid::to_string))
 }
 
 /// The owner's edit of job `id`: `changes` turns the request into changes to the job as it is
@@ -497,7 +562,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn jobs_stored_before_break_time_are_migrated_with_no_break() {
+    fn jobs_stored_before_break_time_are_migrated_with_no_break_and_listed_anew() {
         let dir = tempfile::tempdir().unwrap();
         const V1: StoreSpec = StoreSpec {
             name: "jobs",
@@ -505,9 +570,11 @@ mod tests {
             migrations: &[],
         };
         const RAW_JOBS: Table<String, serde_json::Value> = Table::new("jobs");
+        const TEXT_LISTING: Index<String, String> = Index::new("jobs.listing");
+        let (id, employer_id) = (new_id().to_string(), new_id().to_string());
         // A job as schema 1 wrote it: 09:00–18:00 at 12,000 won an hour, all of it paid.
         let old = serde_json::json!({
-            "id": "job-1", "employerId": "employer-1", "title": "카페 바리스타", "description": "",
+            "id": id, "employerId": employer_id, "title": "카페 바리스타", "description": "",
             "category": "food-cafe",
             "location": { "address": "서울 마포구", "lat": 37.55, "lng": 126.92 },
             "terms": {
@@ -518,12 +585,16 @@ mod tests {
             "createdAt": "2026-03-01T09:00:00Z", "updatedAt": "2026-03-01T09:00:00Z",
         });
         let v1 = onetime_storage::Store::open(dir.path(), &V1).unwrap();
-        v1.write_blocking(|tx| RAW_JOBS.insert(tx, &"job-1".to_owned(), &old).map(drop))
-            .unwrap();
+        v1.write_blocking(|tx| {
+            RAW_JOBS.insert(tx, &id, &old)?;
+            // Listed as schemas 1 and 2 did, under keys of text.
+            TEXT_LISTING.insert(tx, &"s=open&".to_owned(), &id)
+        })
+        .unwrap();
         drop(v1);
 
         let store = onetime_storage::Store::open(dir.path(), &SPEC).unwrap();
-        let job = store.read_blocking(|tx| any_job(tx, "job-1")).unwrap().unwrap();
+        let job = store.read_blocking(|tx| any_job(tx, &id)).unwrap().unwrap();
         let published = job.published();
         assert_eq!(
             (
@@ -533,14 +604,39 @@ mod tests {
             ),
             (0, 540, 108_000)
         );
+        let listed = |query: JobQuery| {
+            let page = PageRequest { limit: 10, after: None };
+            let jobs = store.read_blocking(|tx| jobs(tx, &query, &page)).unwrap();
+            jobs.items.iter().map(|job| job.id().to_owned()).collect::<Vec<_>>()
+        };
+        assert_eq!(listed(JobQuery::default()), std::slice::from_ref(&id));
+        let by_employer = JobQuery {
+            status: Some(JobStatus::Open),
+            employer_id: Some(employer_id),
+            ..JobQuery::default()
+        };
+        assert_eq!(listed(by_employer), [id]);
     }
 
     #[test]
     fn listing_keys_of_different_filters_never_collide() {
         let statuses = [None, Some(JobStatus::Open), Some(JobStatus::Closed)];
-        let categories = [None, Some("food-cafe"), Some("etc")];
+        let categories = [None, Some("etc"), Some("food-cafe")];
         // Employer ids are free-form: ones that look like the other parts must stay apart.
-        let employers = [None, Some(""), Some("e1"), Some("c=etc&"), Some("x&c=etc&e=y")];
+        let uuid = new_id().to_string();
+        let (upper, bytes) = (
+            uuid.to_uppercase(),
+            String::from_utf8_lossy(new_id().as_bytes()).into_owned(),
+        );
+        let employers = [
+            None,
+            Some(""),
+            Some("e1"),
+            Some("etc\0"),
+            Some(&*uuid),
+            Some(&*upper),
+            Some(&*bytes),
+        ];
         let mut seen = std::collections::HashMap::new();
         for status in statuses {
             for category in categories {
