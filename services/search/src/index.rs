@@ -4,7 +4,7 @@
 //! Layout: `<dir>/CURRENT` names the live generation, `<dir>/<generation>/` holds its Tantivy
 //! index. A rebuild writes a new generation and swaps `CURRENT` (a rename, so atomic).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, RwLock};
 
@@ -12,12 +12,14 @@ use onetime_common::events::Envelope;
 use onetime_common::events::job::{self as events, Job, JobStatus};
 use serde::{Deserialize, Serialize};
 use tantivy::merge_policy::LogMergePolicy;
-use tantivy::schema::Value;
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
+use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::{
+    DocAddress, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TERMINATED, TantivyDocument, Term,
+};
 
 use crate::config::SearchConfig;
 use crate::schema::{self, Fields, SCHEMA_VERSION};
-use crate::suggest::Suggester;
+use crate::suggest::{Suggester, job_phrases};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
@@ -77,6 +79,12 @@ struct Writing {
     applied: BTreeMap<String, u64>,
     /// Documents added or deleted since the last commit.
     uncommitted: usize,
+    /// The suggestion phrases of each job put or dropped since the last commit (none when
+    /// dropped). The committed index, where [`Generation::put`] otherwise reads what a job
+    /// contributed before, does not show these changes yet.
+    since_commit: HashMap<String, Vec<String>>,
+    /// Whether this generation was loaded from the job directory (see [`Generation::put`]).
+    loaded: bool,
 }
 
 /// The live generation, and whether it is of this binary's schema.
@@ -167,7 +175,13 @@ impl Generation {
 
     fn from_index(index: Index, cursors: BTreeMap<String, u64>, config: &SearchConfig) -> Result<Self, IndexError> {
         schema::register_tokenizers(index.tokenizers());
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        // Commits reload the reader at once (see `commit`). Merges finish on their own time:
+        // until the reader follows them, it keeps the merged-away segments open, with the pages
+        // the merge read through their mappings still counted in the process's memory.
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::OnCommitWithDelay)
+            .try_into()?;
         let writer: IndexWriter = index.writer_with_num_threads(config.writer_threads, config.arena_bytes())?;
         writer.set_merge_policy(Box::new(merge_policy()));
         let generation = Self {
@@ -177,6 +191,8 @@ impl Generation {
                 writer,
                 applied: cursors.clone(),
                 uncommitted: 0,
+                since_commit: HashMap::new(),
+                loaded: false,
             }),
             suggester: RwLock::new(Suggester::default()),
             committed: Mutex::new(cursors),
@@ -198,11 +214,7 @@ impl Generation {
             let store = segment.get_store_reader(64).map_err(tantivy::TantivyError::from)?;
             for doc in store.iter::<TantivyDocument>(segment.alive_bitset()) {
                 if let Some(job) = stored_job(&doc?, fields) {
-                    suggester.add(
-                        &job.id,
-                        &job.title,
-                        job.category_name.as_deref().unwrap_or(&job.category),
-                    );
+                    suggester.count(&job_phrases(&job));
                 }
             }
         }
@@ -225,20 +237,52 @@ impl Generation {
             .unwrap_or(0)
     }
 
-    /// Adds `job` when open, drops it otherwise. Not visible before [`Generation::commit`].
-    fn put(&self, writer: &IndexWriter, suggester: &mut Suggester, job: &Job) -> Result<(), IndexError> {
-        let fields = &self.fields;
-        writer.delete_term(Term::from_field_text(fields.id, &job.id));
-        if job.status == JobStatus::Open {
-            writer.add_document(schema::document(fields, job))?;
-            suggester.add(
-                &job.id,
-                &job.title,
-                job.category_name.as_deref().unwrap_or(&job.category),
-            );
+    /// Adds `job` when open, drops it otherwise, and moves its suggestion phrases along. Not
+    /// visible before [`Generation::commit`].
+    ///
+    /// A `new` job (its `job.created`) contributed no phrases before, unless this generation
+    /// was loaded from the job directory: a rebuild reads jobs created after the cursors it
+    /// resumes from, whose `job.created` then arrives a second time.
+    fn put(&self, writing: &mut Writing, suggester: &mut Suggester, job: &Job, new: bool) -> Result<(), IndexError> {
+        writing
+            .writer
+            .delete_term(Term::from_field_text(self.fields.id, &job.id));
+        let phrases = if job.status == JobStatus::Open {
+            writing.writer.add_document(schema::document(&self.fields, job))?;
+            job_phrases(job)
         } else {
-            suggester.remove(&job.id);
-        }
+            Vec::new()
+        };
+        let indexed = !new || writing.loaded;
+        self.contribute(writing, suggester, &job.id, phrases, indexed)
+    }
+
+    /// Drops the job `id`.
+    fn drop_job(&self, writing: &mut Writing, suggester: &mut Suggester, id: &str) -> Result<(), IndexError> {
+        writing.writer.delete_term(Term::from_field_text(self.fields.id, id));
+        self.contribute(writing, suggester, id, Vec::new(), true)
+    }
+
+    /// Replaces what the job `id` contributes to the suggestions with `phrases`; what it
+    /// contributed before is looked up when it may have been `indexed`.
+    fn contribute(
+        &self,
+        writing: &mut Writing,
+        suggester: &mut Suggester,
+        id: &str,
+        phrases: Vec<String>,
+        indexed: bool,
+    ) -> Result<(), IndexError> {
+        let before = match writing.since_commit.remove(id) {
+            Some(before) => before,
+            None if indexed => indexed_job(&self.reader.searcher(), &self.fields, id)?
+                .map(|job| job_phrases(&job))
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+        suggester.uncount(&before);
+        suggester.count(&phrases);
+        writing.since_commit.insert(id.to_owned(), phrases);
         Ok(())
     }
 
@@ -253,13 +297,19 @@ impl Generation {
         let mut suggester = Suggester::default();
         let mut done = 0;
         for job in jobs {
-            self.put(&writing.writer, &mut suggester, &job.map_err(IndexError::Directory)?)?;
+            self.put(
+                &mut writing,
+                &mut suggester,
+                &job.map_err(IndexError::Directory)?,
+                false,
+            )?;
             done += 1;
             if done % 1000 == 0 {
                 progress(done);
             }
         }
         writing.applied = cursors.clone();
+        writing.loaded = true;
         self.commit(&mut writing)?;
         drop(writing);
         *self.suggester.write().unwrap_or_else(|p| p.into_inner()) = suggester;
@@ -277,7 +327,6 @@ impl Generation {
         }
         let mut writing = self.lock_writer();
         let mut suggester = self.suggester.write().unwrap_or_else(|p| p.into_inner());
-        let writer = &writing.writer;
         for event in events {
             let WithJob { job } = event.payload().map_err(|e| IndexError::BadEvent {
                 seq: event.seq,
@@ -285,11 +334,9 @@ impl Generation {
                 reason: e.to_string(),
             })?;
             match event.event_type.as_str() {
-                events::JOB_CREATED | events::JOB_UPDATED => self.put(writer, &mut suggester, &job)?,
-                _ => {
-                    writer.delete_term(Term::from_field_text(self.fields.id, &job.id));
-                    suggester.remove(&job.id);
-                }
+                events::JOB_CREATED => self.put(&mut writing, &mut suggester, &job, true)?,
+                events::JOB_UPDATED => self.put(&mut writing, &mut suggester, &job, false)?,
+                _ => self.drop_job(&mut writing, &mut suggester, &job.id)?,
             }
         }
         drop(suggester);
@@ -334,6 +381,7 @@ impl Generation {
         writing.uncommitted = 0;
         *self.committed.lock().unwrap_or_else(|p| p.into_inner()) = writing.applied.clone();
         self.reader.reload()?;
+        writing.since_commit.clear();
         Ok(())
     }
 
@@ -349,6 +397,27 @@ impl Generation {
     pub(crate) fn fields(&self) -> &Fields {
         &self.fields
     }
+}
+
+/// The job `id` as the committed index holds it, if it does.
+fn indexed_job(searcher: &Searcher, fields: &Fields, id: &str) -> Result<Option<Job>, IndexError> {
+    let term = Term::from_field_text(fields.id, id);
+    for (ordinal, segment) in searcher.segment_readers().iter().enumerate() {
+        let postings = segment
+            .inverted_index(fields.id)?
+            .read_postings(&term, IndexRecordOption::Basic)
+            .map_err(tantivy::TantivyError::from)?;
+        let Some(mut postings) = postings else { continue };
+        let mut doc = postings.doc();
+        while doc != TERMINATED {
+            if !segment.is_deleted(doc) {
+                let stored: TantivyDocument = searcher.doc(DocAddress::new(ordinal as u32, doc))?;
+                return Ok(stored_job(&stored, fields));
+            }
+            doc = postings.advance();
+        }
+    }
+    Ok(None)
 }
 
 /// The job a document stores.
@@ -420,6 +489,82 @@ pub(crate) mod tests {
         assert!(!reopened.needs_rebuild);
         assert_eq!(reopened.generation.cursor("jobs"), 21);
         assert_eq!(search(&reopened.generation, "limit=100").total, 19);
+    }
+
+    /// Suggestions follow a job's title through changes made before and after commits, and
+    /// after reopening, although only the index remembers what each job contributed.
+    #[test]
+    fn suggestions_follow_retitled_and_closed_jobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let generation = open(dir.path(), &SearchConfig::default()).unwrap().generation;
+        let mut two = jobs(2);
+        let (mut job, mut other) = (two.remove(0), two.remove(0));
+        other.title = "택배 배송".to_owned();
+        generation
+            .apply("jobs", &[envelope(100, events::JOB_CREATED, &other)], 100, true)
+            .unwrap();
+        let mut seq = 100;
+        let mut put = |generation: &Generation, event_type: &str, title: &str, commit: bool| {
+            seq += 1;
+            job.title = title.to_owned();
+            generation
+                .apply("jobs", &[envelope(seq, event_type, &job)], seq, commit)
+                .unwrap();
+        };
+        let offers =
+            |generation: &Generation, typed: &str, phrase: &str| generation.suggest(typed).iter().any(|s| s == phrase);
+        put(&generation, events::JOB_CREATED, "바리스타 모집", false);
+        put(&generation, events::JOB_UPDATED, "주방보조 모집", false);
+        assert!(
+            !offers(&generation, "바리", "바리스타 모집"),
+            "retitled before any commit"
+        );
+        assert!(offers(&generation, "주방", "주방보조 모집"));
+        generation.commit_pending().unwrap();
+        put(&generation, events::JOB_UPDATED, "택배 상하차", true);
+        assert!(!offers(&generation, "주방", "주방보조 모집"), "retitled after a commit");
+        assert!(offers(&generation, "택배 상", "택배 상하차"));
+        drop(generation);
+
+        let generation = open(dir.path(), &SearchConfig::default()).unwrap().generation;
+        assert!(
+            offers(&generation, "택배 상", "택배 상하차"),
+            "seeded from the index on opening"
+        );
+        put(&generation, events::JOB_FILLED, "택배 상하차", false);
+        assert!(
+            !offers(&generation, "택배 상", "택배 상하차"),
+            "a filled job stops counting at once"
+        );
+        put(&generation, events::JOB_DELETED, "택배 상하차", true);
+        assert!(
+            offers(&generation, "택배", "택배"),
+            "another job's use of a phrase stays counted: the closed job's is not taken back twice"
+        );
+    }
+
+    /// A rebuild reads jobs created after the cursors it resumes from; their `job.created`
+    /// arriving afterwards must not count their phrases twice.
+    #[test]
+    fn a_job_loaded_by_a_rebuild_and_created_again_counts_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let generation = open(dir.path(), &SearchConfig::default()).unwrap().generation;
+        let job = jobs(1).remove(0);
+        generation
+            .load(std::iter::once(Ok(job.clone())), &BTreeMap::new(), |_| {})
+            .unwrap();
+        generation
+            .apply("jobs", &[envelope(1, events::JOB_CREATED, &job)], 1, true)
+            .unwrap();
+        assert_eq!(generation.suggest(&job.title).first(), Some(&job.title));
+        generation
+            .apply("jobs", &[envelope(2, events::JOB_DELETED, &job)], 2, true)
+            .unwrap();
+        assert!(
+            generation.suggest(&job.title).is_empty(),
+            "{:?}",
+            generation.suggest(&job.title)
+        );
     }
 
     #[test]

@@ -2,10 +2,15 @@
 //! works while its last syllable is still being typed ("바리스", "발" → 바리스타), and initial
 //! consonants alone find a word ("ㅂㄹㅅㅌ" → 바리스타). Ranked by how many open jobs use it.
 //!
-//! Kept in memory, updated with the index: a job's phrases count while it is open.
+//! Kept in memory, updated with the index: a job's phrases count while it is open. Which phrases
+//! a job contributed is not kept here: the index reads them back from the job's document when
+//! the job changes (see `Generation::put`), so memory grows with the distinct phrases, not with
+//! the jobs.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+
+use onetime_common::events::job::Job;
 
 use crate::analysis::analyze;
 use crate::jamo;
@@ -13,9 +18,7 @@ use crate::jamo;
 /// Most suggestions returned.
 pub const MAX_SUGGESTIONS: usize = 10;
 
-/// Every phrase is stored once and shared (`Arc<str>`) by the maps that name it: a store of
-/// hundreds of thousands of open jobs keeps this in memory, and copies per map and per job were
-/// most of what it cost.
+/// Every phrase is stored once and shared (`Arc<str>`) by the three maps that name it.
 #[derive(Default)]
 pub struct Suggester {
     /// Phrase → number of open jobs that use it.
@@ -23,11 +26,13 @@ pub struct Suggester {
     /// (keystrokes, phrase) and (initials, phrase), for prefix ranges.
     by_keys: BTreeSet<(Box<str>, Arc<str>)>,
     by_initials: BTreeSet<(Box<str>, Arc<str>)>,
-    /// The phrases each open job contributed, to take them back when it closes.
-    by_job: HashMap<Box<str>, Box<[Arc<str>]>>,
 }
 
-/// What a job contributes: its whole title, the nouns of its title, its category name.
+/// What `job` contributes: its whole title, the nouns of its title, its category name.
+pub fn job_phrases(job: &Job) -> Vec<String> {
+    phrases(&job.title, job.category_name.as_deref().unwrap_or(&job.category))
+}
+
 fn phrases(title: &str, category_name: &str) -> Vec<String> {
     let mut phrases = vec![title.trim().to_owned(), category_name.trim().to_owned()];
     for term in analyze(title) {
@@ -42,44 +47,31 @@ fn phrases(title: &str, category_name: &str) -> Vec<String> {
 }
 
 impl Suggester {
-    /// Counts `job_id`'s phrases (replacing what it contributed before).
-    pub fn add(&mut self, job_id: &str, title: &str, category_name: &str) {
-        self.remove(job_id);
-        let shared: Vec<Arc<str>> = phrases(title, category_name)
-            .into_iter()
-            .map(|phrase| self.count_in(&phrase))
-            .collect();
-        self.by_job.insert(job_id.into(), shared.into_boxed_slice());
-    }
-
-    /// Counts one more use of `phrase`; answers the shared copy of it.
-    fn count_in(&mut self, phrase: &str) -> Arc<str> {
-        if let Some((shared, count)) = self.counts.get_key_value(phrase) {
-            let shared = shared.clone();
-            self.counts.insert(shared.clone(), count + 1);
-            return shared;
-        }
-        let shared: Arc<str> = phrase.into();
-        self.counts.insert(shared.clone(), 1);
-        self.by_keys.insert((jamo::keystrokes(phrase).into(), shared.clone()));
-        self.by_initials.insert((jamo::initials(phrase).into(), shared.clone()));
-        shared
-    }
-
-    /// Takes back what `job_id` contributed.
-    pub fn remove(&mut self, job_id: &str) {
-        let Some(phrases) = self.by_job.remove(job_id) else {
-            return;
-        };
+    /// Counts one more use of each of `phrases`.
+    pub fn count(&mut self, phrases: &[String]) {
         for phrase in phrases {
-            let Some(count) = self.counts.get_mut(&phrase) else {
+            if let Some(count) = self.counts.get_mut(phrase.as_str()) {
+                *count += 1;
+                continue;
+            }
+            let shared: Arc<str> = phrase.as_str().into();
+            self.by_keys.insert((jamo::keystrokes(phrase).into(), shared.clone()));
+            self.by_initials.insert((jamo::initials(phrase).into(), shared.clone()));
+            self.counts.insert(shared, 1);
+        }
+    }
+
+    /// Counts one use less of each of `phrases`, forgetting those no job uses any more.
+    pub fn uncount(&mut self, phrases: &[String]) {
+        for phrase in phrases {
+            let Some(count) = self.counts.get_mut(phrase.as_str()) else {
                 continue;
             };
             *count -= 1;
             if *count == 0 {
-                self.counts.remove(&phrase);
-                self.by_keys.remove(&(jamo::keystrokes(&phrase).into(), phrase.clone()));
-                self.by_initials.remove(&(jamo::initials(&phrase).into(), phrase));
+                let (shared, _) = self.counts.remove_entry(phrase.as_str()).expect("found above");
+                self.by_keys.remove(&(jamo::keystrokes(phrase).into(), shared.clone()));
+                self.by_initials.remove(&(jamo::initials(phrase).into(), shared));
             }
         }
     }
@@ -122,9 +114,9 @@ mod tests {
 
     fn suggester() -> Suggester {
         let mut s = Suggester::default();
-        s.add("1", "카페 바리스타", "음식점·카페");
-        s.add("2", "바리스타 구합니다", "음식점·카페");
-        s.add("3", "물류센터 상하차", "물류·배송");
+        s.count(&phrases("카페 바리스타", "음식점·카페"));
+        s.count(&phrases("바리스타 구합니다", "음식점·카페"));
+        s.count(&phrases("물류센터 상하차", "물류·배송"));
         s
     }
 
@@ -146,8 +138,8 @@ mod tests {
     fn more_used_phrases_rank_first_and_closed_jobs_stop_counting() {
         let mut s = suggester();
         assert_eq!(s.suggest("바")[0], "바리스타");
-        s.remove("1");
-        s.remove("2");
+        s.uncount(&phrases("카페 바리스타", "음식점·카페"));
+        s.uncount(&phrases("바리스타 구합니다", "음식점·카페"));
         assert!(s.suggest("바").is_empty());
     }
 }
