@@ -8,6 +8,8 @@
 #      allocated and apparent bytes per job.
 #   3. POST /jobs/:id/apply for APPLY_DURATION (20 s): WORKERS (256) workers spread over the
 #      newest 1,000 jobs, each (job, worker) pair once: applications/s, p50/p99.
+#   4. The platform stopped, `onetime compact`: jobs.redb's apparent and allocated bytes once
+#      compacted and closed.
 #
 # Needs: cargo, wrk, curl, jq. Only 127.0.0.1 is targeted; everything this script starts is
 # stopped on exit, and everything it writes goes to a temp dir (KEEP=1 keeps it).
@@ -114,7 +116,7 @@ say "$(printf 'POST /jobs: %s creates/s, p50 %s ms, p99 %s ms; 201: %s, other: %
 say "index latency under that load (POST answered → found by /search/jobs): $(grep -m1 -E '^(created|Error)' "$WORK/index-latency.txt")"
 say "RSS during the run: peak $(cat "$WORK/peak") MiB (VmHWM $(rss_mib VmHWM) MiB)"
 sleep "$SETTLE"
-say "RSS ${SETTLE} s after the run: $(rss_mib VmRSS) MiB"
+say "RSS ${SETTLE} s after the run: $(rss_mib VmRSS) MiB (anonymous $(rss_mib RssAnon), files $(rss_mib RssFile))"
 
 echo
 echo "== creating up to $JOBS jobs =="
@@ -173,6 +175,17 @@ LUA
 export IDS="$WORK/ids.txt" TOKENS="$WORK/workers.tokens"
 read -r rps p50 p99 applied other < <(run_wrk "$APPLY_DURATION" "$WORK/apply.lua" /)
 say "$(printf 'POST /jobs/:id/apply: %s applications/s, p50 %s ms, p99 %s ms; 201: %s, other: %s' "$rps" "$p50" "$p99" "$applied" "$other")"
+
+echo
+echo "== onetime compact on the stopped platform =="
+kill "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null || true
+SERVER_PID=
+ONETIME_DATA_DIR="$WORK/data" "$BIN/onetime" compact >/dev/null
+allocated=$(du -B1 "$WORK/data/jobs.redb" | cut -f1)
+apparent=$(stat -c %s "$WORK/data/jobs.redb")
+say "$(printf 'jobs.redb after onetime compact (stopped, then closed): %d bytes apparent, %d allocated (apparent %d%% of allocated)' \
+    "$apparent" "$allocated" $((apparent * 100 / allocated)))"
 
 echo
 echo "== summary =="
