@@ -38,7 +38,7 @@ use onetime_common::directory::Clients;
 use onetime_common::service::ServiceRoutes;
 use tower::{Service, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::compression::{CompressionLayer, CompressionLevel};
+use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -63,11 +63,6 @@ pub struct Gateway {
     /// Served over TLS: answers tell browsers to keep to HTTPS (`Strict-Transport-Security`).
     pub tls: bool,
 }
-
-/// Each algorithm's default level is its slowest for brotli (quality 11): a 2 KB `/health`
-/// took 1.3 ms of CPU to compress, and the server answered 1,460 of them a second instead of
-/// 70,000. Level 4 keeps most of the saving at a small share of that cost.
-const COMPRESSION_QUALITY: CompressionLevel = CompressionLevel::Precise(4);
 
 /// Compress text worth it: below about a packet, compressing costs more than it saves.
 fn worth_compressing() -> impl tower_http::compression::Predicate {
@@ -155,11 +150,7 @@ impl Gateway {
             .map_response(headers::stamp(self.tls))
             .layer(SetResponseHeaderLayer::appending(header::VARY, config::VARY_FOR_CORS))
             .layer(config.cors.layer())
-            .layer(
-                CompressionLayer::new()
-                    .quality(COMPRESSION_QUALITY)
-                    .compress_when(worth_compressing()),
-            )
+            .layer(CompressionLayer::new().compress_when(worth_compressing()))
             .layer(CatchPanicLayer::custom(problem::from_panic))
             .map_response(problem::bare_errors_as_problems)
             .layer(TimeoutLayer::with_status_code(
