@@ -148,7 +148,7 @@ pub struct StorageSettings {
 impl Default for StorageSettings {
     fn default() -> Self {
         Self {
-            cache_mib: 8,
+            cache_mib: 4,
             compact_above_free_share: 0.5,
             compact_min_mib: 64,
             space_check_minutes: 10,
