@@ -13,7 +13,8 @@
 #   PIN=1        pin the servers to CPU 1 and oha to CPU 0 (default: no pinning)
 #   SKIP_BUILD=1 use the binaries already in target/release
 #   OHA=oha      the oha binary
-#   INPROC_REQUESTS=200000  requests per variant of the in-process gateway diagnostic
+#   INPROC_REQUESTS=100000  requests per variant of the in-process gateway diagnostic (at most
+#                           the per-IP burst of the `ops` rate-limit group: one peer sends them all)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -258,7 +259,7 @@ while IFS= read -r line; do note "$line"; done < <(grep '^result ' "$WORK/startu
 
 echo
 echo "(diagnostic: the gateway's cost per request in-process, without network or HTTP parsing)"
-"$BIN/gateway-inproc" --requests "${INPROC_REQUESTS:-200000}"
+"$BIN/gateway-inproc" --requests "${INPROC_REQUESTS:-100000}"
 
 echo
 echo "== summary ($(date -u +%Y-%m-%d), $(nproc) CPUs) =="
