@@ -334,6 +334,20 @@ async fn answers_are_compressed_when_the_client_accepts_it() {
         small.headers().get("content-encoding").is_none(),
         "tiny bodies are not worth it"
     );
+    let health = raw
+        .get(app.url("/health"))
+        .header("accept-encoding", "gzip, br")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        health.headers().get("content-encoding").is_none(),
+        "probes' answers are not compressed"
+    );
+    assert!(
+        health.bytes().await.unwrap().len() > 1024,
+        "though /health is over the threshold"
+    );
 }
 
 #[tokio::test]

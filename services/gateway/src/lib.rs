@@ -32,7 +32,7 @@ use std::sync::Arc;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::{BoxError, Router, ServiceExt};
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
-use http::{StatusCode, header};
+use http::{Extensions, HeaderMap, StatusCode, Version, header};
 use onetime_common::auth::JwtKeys;
 use onetime_common::directory::Clients;
 use onetime_common::service::ServiceRoutes;
@@ -64,14 +64,22 @@ pub struct Gateway {
     pub tls: bool,
 }
 
-/// Compress text worth it: below about a packet, compressing costs more than it saves.
+/// Compress text worth it: below about a packet, compressing costs more than it saves; and not
+/// what a handler marked [`Uncompressed`].
 fn worth_compressing() -> impl tower_http::compression::Predicate {
     use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
     SizeAbove::new(1024)
         .and(NotForContentType::GRPC)
         .and(NotForContentType::IMAGES)
         .and(NotForContentType::SSE)
+        .and(|_: StatusCode, _: Version, _: &HeaderMap, extensions: &Extensions| {
+            extensions.get::<Uncompressed>().is_none()
+        })
 }
+
+/// A response extension that keeps an answer uncompressed whatever the client accepts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Uncompressed;
 
 impl Gateway {
     /// Serves the application on `listener` (over TLS with `tls`) until `handle` stops it:
