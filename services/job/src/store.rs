@@ -9,7 +9,9 @@
 use onetime_common::events::job::{self as catalogue, CompletedBy, JobStatus, RejectionReason};
 use onetime_common::events::new_id;
 use onetime_common::paging::{Page, PageRequest};
-use onetime_storage::{Direction, Index, Migration, ReadTx, Readable, Record, StorageError, StoreSpec, Table, WriteTx};
+use onetime_storage::{
+    Direction, Index, Key, Migration, ReadTx, Readable, Record, StorageError, StoreSpec, Table, WriteTx,
+};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -61,26 +63,44 @@ pub struct JobQuery {
     pub employer_id: Option<String>,
 }
 
+/// How an employer's id goes into a listing key: its 16 bytes when it is a UUID as this
+/// platform writes them, else its text.
+#[derive(Debug, Clone, Copy)]
+enum EmployerKey<'a> {
+    Uuid(Uuid),
+    Text(&'a str),
+}
+
+impl<'a> EmployerKey<'a> {
+    fn of(id: &'a str) -> Self {
+        match Uuid::try_parse(id) {
+            Ok(uuid) if uuid.to_string() == id => Self::Uuid(uuid),
+            _ => Self::Text(id),
+        }
+    }
+}
+
 /// The index key of one filter combination. A byte says which filters follow: the status (one
-/// byte), the category (ended by a 0 byte, which slugs never hold), the employer's id (its 16
-/// bytes when it is a UUID as this platform writes them, else its text). The employer comes
-/// last, the one part of free length, so no two combinations share a key.
-fn listing_key(status: Option<JobStatus>, category: Option<&str>, employer_id: Option<&str>) -> Vec<u8> {
-    let employer_uuid = employer_id.and_then(|id| Uuid::try_parse(id).ok().filter(|uuid| uuid.to_string() == id));
-    let present = u8::from(status.is_some())
-        | u8::from(category.is_some()) << 1
-        | u8::from(employer_uuid.is_some()) << 2
-        | u8::from(employer_id.is_some() && employer_uuid.is_none()) << 3;
+/// byte), the category (ended by a 0 byte, which slugs never hold), the employer (see
+/// [`EmployerKey`]). The employer comes last, the one part of free length, so no two
+/// combinations share a key.
+fn listing_key(status: Option<JobStatus>, category: Option<&str>, employer: Option<EmployerKey>) -> Vec<u8> {
+    let employer_bit = match employer {
+        None => 0,
+        Some(EmployerKey::Uuid(_)) => 1 << 2,
+        Some(EmployerKey::Text(_)) => 1 << 3,
+    };
+    let present = u8::from(status.is_some()) | u8::from(category.is_some()) << 1 | employer_bit;
     let mut key = vec![present];
     key.extend(status.map(status_byte));
     if let Some(category) = category {
         key.extend_from_slice(category.as_bytes());
         key.push(0);
     }
-    match (employer_uuid, employer_id) {
-        (Some(uuid), _) => key.extend_from_slice(uuid.as_bytes()),
-        (None, Some(text)) => key.extend_from_slice(text.as_bytes()),
-        (None, None) => {}
+    match employer {
+        Some(EmployerKey::Uuid(uuid)) => key.extend_from_slice(uuid.as_bytes()),
+        Some(EmployerKey::Text(text)) => key.extend_from_slice(text.as_bytes()),
+        None => {}
     }
     key
 }
@@ -109,11 +129,12 @@ fn listing_keys(job: &Job) -> Vec<Vec<u8>> {
     if !job.is_visible() {
         return Vec::new();
     }
+    let employer = EmployerKey::of(job.employer_id());
     let mut keys = Vec::with_capacity(8);
     for status in [None, Some(job.status())] {
         for category in [None, Some(job.category().as_str())] {
-            for employer_id in [None, Some(job.employer_id())] {
-                keys.push(listing_key(status, category, employer_id));
+            for employer in [None, Some(employer)] {
+                keys.push(listing_key(status, category, employer));
             }
         }
     }
@@ -336,23 +357,24 @@ pub fn jobs(tx: &ReadTx, query: &JobQuery, page: &PageRequest) -> Result<Page<Jo
             ));
         }
     };
-    let key = listing_key(query.status, query.category.as_deref(), query.employer_id.as_deref());
-    let ids = LISTING.lookup(tx, &key, after.as_ref(), Direction::Reverse, page.fetch())?;
-    let jobs = JOBS.get_many(tx, ids.iter().map(Uuid::to_string))?;
-    Ok(page.page(jobs, Job::id))
+    let employer = query.employer_id.as_deref().map(EmployerKey::of);
+    let key = listing_key(query.status, query.category.as_deref(), employer);
+    Ok(newest_first(tx, &LISTING, key, after, &JOBS, page, Job::id)?)
 }
 
 /// The page of `table`'s records whose ids `index` files under `key`, newest first.
-fn newest_first<V: Record>(
+/// `after` is the page's cursor as the index keys it.
+fn newest_first<I: Key, P: Key + ToString, V: Record>(
     tx: &ReadTx,
-    index: &Index<String, String>,
-    key: String,
+    index: &Index<I, P>,
+    key: I,
+    after: Option<P>,
     table: &Table<String, V>,
     page: &PageRequest,
     id: impl Fn(&V) -> &str,
 ) -> Result<Page<V>, StorageError> {
-    let ids = index.lookup(tx, &key, page.after.as_ref(), Direction::Reverse, page.fetch())?;
-    Ok(page.page(table.get_many(tx, ids)?, id))
+    let ids = index.lookup(tx, &key, after.as_ref(), Direction::Reverse, page.fetch())?;
+    Ok(page.page(table.get_many(tx, ids.iter().map(P::to_string))?, id))
 }
 
 /// Up to `limit` open jobs with ids after `after`, in id order: for other services' reads.
@@ -433,6 +455,7 @@ pub fn applications_for_owner(
         tx,
         &APPLICATIONS_BY_JOB,
         key,
+        page.after.clone(),
         &APPLICATIONS,
         page,
         Application::id,
@@ -446,7 +469,15 @@ pub fn applications_of_worker(
     page: &PageRequest,
 ) -> Result<Page<Application>, StorageError> {
     let key = worker_id.to_owned();
-    newest_first(tx, &APPLICATIONS_BY_WORKER, key, &APPLICATIONS, page, Application::id)
+    newest_first(
+        tx,
+        &APPLICATIONS_BY_WORKER,
+        key,
+        page.after.clone(),
+        &APPLICATIONS,
+        page,
+        Application::id,
+    )
 }
 
 /// The owner accepts (`accept`) or rejects an application to job `job_id`. Accepting the last
@@ -641,7 +672,7 @@ mod tests {
         for status in statuses {
             for category in categories {
                 for employer in employers {
-                    let key = listing_key(status, category, employer);
+                    let key = listing_key(status, category, employer.map(EmployerKey::of));
                     if let Some(other) = seen.insert(key.clone(), (status, category, employer)) {
                         panic!("{key:?} is shared by {other:?} and {:?}", (status, category, employer));
                     }
