@@ -316,30 +316,22 @@ async fn cors_admits_configured_origins_only() {
 async fn answers_are_compressed_when_the_client_accepts_it() {
     let app = spawn_app().await;
     let raw = reqwest::Client::builder().no_gzip().build().unwrap();
-    let response = raw
-        .get(app.url("/openapi.json"))
-        .header("accept-encoding", "gzip")
-        .send()
-        .await
-        .unwrap();
+    let get = async |path: &str, encodings: &str| {
+        raw.get(app.url(path))
+            .header("accept-encoding", encodings)
+            .send()
+            .await
+            .unwrap()
+    };
+    let response = get("/openapi.json", "gzip").await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-encoding"], "gzip");
-    let small = raw
-        .get(app.url("/ready"))
-        .header("accept-encoding", "gzip, br")
-        .send()
-        .await
-        .unwrap();
+    let small = get("/ready", "gzip, br").await;
     assert!(
         small.headers().get("content-encoding").is_none(),
         "tiny bodies are not worth it"
     );
-    let health = raw
-        .get(app.url("/health"))
-        .header("accept-encoding", "gzip, br")
-        .send()
-        .await
-        .unwrap();
+    let health = get("/health", "gzip, br").await;
     assert!(
         health.headers().get("content-encoding").is_none(),
         "probes' answers are not compressed"
